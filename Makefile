@@ -1,0 +1,44 @@
+# Quick start: `make html` builds the site, `make test` runs every test.
+# Each creates .venv and installs what it needs on first use (Python packages pinned by
+# constraints.txt, MathJax pinned by package-lock.json).
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+ASSETS := node_modules/.installed
+SPHINX_OPTS ?=
+BUILD  := _build/html
+
+.PHONY: html test serve bench check clean distclean
+
+html: $(STAMP) $(ASSETS)
+	$(BIN)/sphinx-build -T -W --keep-going -q -b html -c . $(SPHINX_OPTS) docs $(BUILD)
+	@echo "Site built: $(BUILD)/index.html"
+
+test: $(STAMP) $(ASSETS)
+	$(BIN)/pytest
+
+check: $(STAMP)
+	$(BIN)/derive check
+
+serve: $(STAMP) $(ASSETS)
+	$(BIN)/sphinx-autobuild -c . --watch derivations docs $(BUILD)
+
+bench: $(STAMP) $(ASSETS)
+	$(BIN)/python benchmarks/run.py
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[docs,test]'
+	touch $@
+
+$(ASSETS): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+clean:
+	rm -rf _build
+
+distclean: clean
+	rm -rf $(VENV) node_modules

@@ -1,0 +1,7 @@
+"""``python -m derivations`` is the ``derive`` command."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

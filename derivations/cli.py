@@ -1,0 +1,148 @@
+"""The ``derive`` command: list the topics, show a topic's derivations, check them all.
+
+Exit codes: 0 when everything holds, 1 when a check fails (the message names the topic, the
+derivation and the step), 2 on a usage error (unknown topic, unknown format, bad arguments).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import time
+
+import sympy as sp
+
+from . import registry
+from .core import DerivationError, text
+
+FORMATS = ("text", "latex", "json")
+
+
+class UsageError(Exception):
+    """A usage error: printed as one line, exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one readable line instead of usage + message
+        raise UsageError(f"{message} (see 'derive --help')")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="derive", description="Machine-checked derivations of neural-network gradients.")
+    sub = p.add_subparsers(dest="command", metavar="{list,show,check}", parser_class=_Parser)
+    sub.required = True
+    sub.add_parser("list", help="one line per topic: its name, then its title")
+    show = sub.add_parser("show", help="print a topic's derivations and results")
+    show.add_argument("topic")
+    show.add_argument("--format", default="text", help="text (default), latex or json")
+    check = sub.add_parser("check", help="run every step check and numeric cross-check")
+    check.add_argument("topics", nargs="*", help="topics to check (default: all)")
+    return p
+
+
+def _plain(latex_name: str) -> str:
+    r"""A result's LaTeX name for the terminal: ``\hat y_{1}`` → ``ŷ_1``."""
+    out = latex_name.replace(r"\hat y", "ŷ").replace(r"\hat{y}", "ŷ")
+    return re.sub(r"\\[A-Za-z]+|[{} ]", "", out)
+
+
+def _results_text(topic) -> list[str]:
+    lines = []
+    for r in topic.results():
+        where = f"    where {', '.join(text(eq) for eq in r.where)}" if r.where else ""
+        name = _plain(r.name) if r.name else f"({text(r.of)})"
+        lines.append(f"  ∂{name}/∂{r.wrt} = {text(r.expr)}{where}")
+    return lines
+
+
+def show_text(topic) -> str:
+    out = [f"{topic.name}: {topic.title}", ""]
+    for d in topic.derivations():
+        out += [d.text(), f"  [{d.summary()}]", ""]
+    out.append("Results (checked against independent oracles by 'derive check'):")
+    out += _results_text(topic)
+    return "\n".join(out)
+
+
+def show_latex(topic) -> str:
+    out = [f"% {topic.name}: {topic.title}"]
+    for d in topic.derivations():
+        out += [f"% {d.title} ({d.summary()})", d.latex(), ""]
+    out.append("% Results")
+    out += [r.latex_equation() for r in topic.results()]
+    return "\n".join(out)
+
+
+def show_json(topic) -> str:
+    steps = []
+    for d in topic.derivations():
+        d.check()
+        for k, st in enumerate(d.steps):
+            why = st.why if k else f"start: {d.title}"
+            if st.given:
+                why += "; using " + ", ".join(text(c.shown) for c in st.given)
+            steps.append({"latex": d.step_latex(k), "why": why, "expr": sp.srepr(st.expr)})
+    doc = {"topic": topic.name, "title": topic.title, "steps": steps,
+           "results": [r.as_json() for r in topic.results()]}
+    return json.dumps(doc, indent=1, ensure_ascii=False)
+
+
+def check(names: list[str], out=None) -> int:
+    out = out or sys.stdout
+    start = time.perf_counter()
+    for name in names:
+        topic = registry.load(name)
+        t0 = time.perf_counter()
+        for d in topic.derivations():
+            try:
+                d.check()
+            except DerivationError as err:
+                print(f"FAIL {name}: {err}", file=out)
+                return 1
+            print(f"ok   {name}: {d.name}: {d.summary()}", file=out)
+        for r in topic.results():
+            try:
+                r.check_symbolic()
+            except DerivationError as err:
+                print(f"FAIL {name}: results: {err}", file=out)
+                return 1
+        print(f"ok   {name}: {len(topic.results())} results equal the direct derivative", file=out)
+        for table in topic.numeric_checks():
+            if not table.passed:
+                print(f"FAIL {name}: {table.title}", file=out)
+                print(table.text(), file=out)
+                return 1
+            print(f"ok   {name}: {table.title} ({len(table.rows)} rows)", file=out)
+        print(f"     {name}: {time.perf_counter() - t0:.1f} s", file=out)
+    print(f"all checks hold: {len(names)} topic(s) in {time.perf_counter() - start:.1f} s", file=out)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = _parser().parse_args(argv)
+        if args.command == "list":
+            width = max(len(n) for n in registry.names())
+            for name in registry.names():
+                print(f"{name:<{width}}  {registry.load(name).title}")
+            return 0
+        if args.command == "show":
+            if args.format not in FORMATS:
+                raise UsageError(f"unknown format {args.format!r}; choose one of: {', '.join(FORMATS)}")
+            topic = registry.load(args.topic)
+            print({"text": show_text, "latex": show_latex, "json": show_json}[args.format](topic))
+            return 0
+        names = args.topics or registry.names()
+        for name in names:
+            registry.load(name)  # unknown names are usage errors, before any work
+        return check(names)
+    except (UsageError, registry.UnknownTopic) as err:
+        print(f"derive: {err}", file=sys.stderr)
+        return 2
+    except DerivationError as err:
+        print(f"derive: check failed: {err}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:  # e.g. `derive show x | head`
+        return 0

@@ -1,0 +1,705 @@
+r"""The verified-derivation engine.
+
+A :class:`Derivation` is an ordered chain of steps :math:`E_0 = E_1 = \dots = E_n`, each step
+carrying the reason it equals the one before. :meth:`Derivation.check` proves every ``=``:
+
+1. *symbolically* (SymPy simplifies the difference of the two sides to zero), and only where SymPy
+   cannot decide,
+2. *numerically*, by evaluating both sides at :data:`NUMERIC_POINTS` random points with
+   :data:`NUMERIC_DIGITS` significant digits. Such a step is labelled as numerically verified
+   wherever it is rendered.
+
+A wrong step raises :class:`StepError`, which names the derivation and the step and shows both
+sides. Rendering always checks first, so a wrong step can never be rendered as verified.
+
+Notation the engine understands
+-------------------------------
+- **Definitions** (``δ := W f'(z)``): a mapping from a symbol (or an :class:`~sympy.IndexedBase`,
+  with a :class:`~sympy.Lambda` over its indices) to its value. The checker expands definitions, so
+  ``W f'(z) a`` and ``δ a`` are provably equal.
+- **Partial derivatives through intermediates**: ``Derivative(a, z)`` with ``a := f(z)`` means the
+  derivative of ``a`` with ``z`` held as the variable; the checker expands every definition inside
+  ``a`` except ``z`` itself before differentiating.
+- **Sizes**: a derivation may be written for symbolic sizes and indices (``n`` classes, index ``i``)
+  and checked at concrete *instances* (``n = 2 … 6`` and every ``i``).
+- **Conditions** such as :math:`\sum_k y_k = 1` are attached to the step that uses them and hold
+  from that step on; they are rendered next to the reason, never hidden.
+- **Generic activations** ``f`` (undefined functions) print as ``f'(z)``. Numeric checks replace
+  them by random smooth functions, so a step that holds only for one activation is caught.
+
+Examples
+--------
+>>> import sympy as sp
+>>> x = sp.Symbol("x", real=True)
+>>> d = Derivation("square", "Derivative of a square", sp.Derivative(x**2, x))
+>>> _ = d.step(2 * x, "power rule")
+>>> [c.method for c in d.check()]
+['symbolic']
+>>> bad = Derivation("bad", "A wrong step", sp.Derivative(x**2, x)).step(x, "oops")
+>>> try:
+...     bad.check()
+... except StepError as err:
+...     print(str(err).splitlines()[0])
+bad, step 1 ('oops'): the two sides differ
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import random
+from dataclasses import dataclass, field
+from typing import Iterable, Mapping, Sequence
+
+import mpmath
+import sympy as sp
+from sympy.core.function import AppliedUndef
+from sympy.printing.latex import LatexPrinter
+from sympy.printing.str import StrPrinter
+
+#: How many random points a numerically verified step is evaluated at.
+NUMERIC_POINTS = 6
+#: Significant digits used for a numerically verified step.
+NUMERIC_DIGITS = 30
+#: A numerically verified step's two sides must agree to this relative tolerance.
+NUMERIC_RTOL = sp.Rational(1, 10**24)
+#: Above this many operations the checker skips ``simplify`` (too slow) and goes numeric.
+SIMPLIFY_MAX_OPS = 400
+
+__all__ = [
+    "Condition",
+    "Derivation",
+    "DerivationError",
+    "Result",
+    "StepCheck",
+    "StepError",
+    "Step",
+    "expand_definitions",
+    "latex",
+    "sym",
+    "text",
+]
+
+
+class DerivationError(Exception):
+    """A derivation or result failed its check (base class of the engine's errors)."""
+
+
+class StepError(DerivationError):
+    """A step of a derivation does not follow from the one before it."""
+
+    def __init__(self, derivation: str, index: int, why: str, lhs, rhs, detail: str):
+        self.derivation, self.index, self.why = derivation, index, why
+        self.lhs, self.rhs, self.detail = lhs, rhs, detail
+        super().__init__(
+            f"{derivation}, step {index} ('{why}'): the two sides differ\n"
+            f"  left:  {text(lhs)}\n  right: {text(rhs)}\n  {detail}"
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# Symbols with a LaTeX name
+# --------------------------------------------------------------------------------------------
+
+#: LaTeX names of symbols made with :func:`sym` (``W1`` prints as ``W^{(1)}``).
+LATEX_NAMES: dict[sp.Symbol, str] = {}
+
+
+def sym(name: str, latex_name: str | None = None, **assumptions) -> sp.Symbol:
+    """A SymPy symbol with an optional LaTeX name; one place creates each symbol.
+
+    >>> W = sym("W1", r"W^{(1)}", real=True)
+    >>> latex(W)
+    'W^{(1)}'
+    """
+    s = sp.Symbol(name, **assumptions)
+    if latex_name is not None:
+        LATEX_NAMES[s] = latex_name
+    return s
+
+
+def indexed(name: str, latex_name: str | None = None, **assumptions) -> sp.IndexedBase:
+    """An :class:`~sympy.IndexedBase` whose label has a LaTeX name (``W1[i, j]`` → ``W^{(1)}_{ij}``)."""
+    return sp.IndexedBase(sym(name, latex_name, **assumptions), **assumptions)
+
+
+# --------------------------------------------------------------------------------------------
+# Printing: f'(z) for generic activations, ∂ for partial derivatives
+# --------------------------------------------------------------------------------------------
+
+
+def _prime_form(expr):
+    """Return (function, order, argument) if ``expr`` is f^(n) of one argument, else None."""
+    if isinstance(expr, sp.Derivative) and isinstance(expr.expr, AppliedUndef):
+        f = expr.expr
+        if len(f.args) == 1 and isinstance(f.args[0], (sp.Symbol, sp.Indexed)):
+            if all(v == f.args[0] for v in expr.variables):
+                return f.func, len(expr.variables), f.args[0]
+    if isinstance(expr, sp.Subs) and len(expr.variables) == 1:
+        inner = expr.expr
+        if isinstance(inner, sp.Derivative) and isinstance(inner.expr, AppliedUndef):
+            f = inner.expr
+            if f.args == (expr.variables[0],) and all(v == f.args[0] for v in inner.variables):
+                return f.func, len(inner.variables), expr.point[0]
+    return None
+
+
+class _Latex(LatexPrinter):
+    def __init__(self, settings=None):
+        settings = dict(settings or {})
+        settings.setdefault("symbol_names", LATEX_NAMES)
+        super().__init__(settings)
+
+    def _print_prime(self, form):
+        f, order, arg = form
+        primes = "'" * order if order <= 3 else f"^{{({order})}}"
+        return f"{self._print(sp.Symbol(f.__name__))}{primes}\\left({self._print(arg)}\\right)"
+
+    def _print_Derivative(self, expr):
+        form = _prime_form(expr)
+        if form:
+            return self._print_prime(form)
+        num = self._print(expr.expr)
+        if not isinstance(expr.expr, (sp.Symbol, sp.Indexed, AppliedUndef)):
+            num = r"\left(" + num + r"\right)"
+            head, tail = r"\frac{\partial}{", "} " + num
+        else:
+            head, tail = r"\frac{\partial " + num + "}{", "}"
+        dens = []
+        for v, count in expr.variable_count:
+            p = self._print(v)
+            dens.append(r"\partial " + p + (f"^{{{count}}}" if count > 1 else ""))
+        return head + " ".join(dens) + tail
+
+    def _print_Subs(self, expr):
+        form = _prime_form(expr)
+        return self._print_prime(form) if form else super()._print_Subs(expr)
+
+    def _print_Indexed(self, expr):
+        base = self._print(expr.base)
+        idx = "".join(self._print(i) for i in expr.indices)
+        if any(len(self._print(i)) > 1 for i in expr.indices):
+            idx = ",".join(self._print(i) for i in expr.indices)
+        return f"{{{base}}}_{{{idx}}}"
+
+    def _print_KroneckerDelta(self, expr, exp=None):
+        i, j = (self._print(a) for a in expr.args)
+        tex = r"\delta_{%s%s}" % (i, j) if len(i) == len(j) == 1 else r"\delta_{%s,%s}" % (i, j)
+        return tex if exp is None else f"{tex}^{{{exp}}}"
+
+
+class _Text(StrPrinter):
+    def _print_prime(self, form):
+        f, order, arg = form
+        return f"{f.__name__}{chr(39) * order}({self._print(arg)})"
+
+    def _print_Derivative(self, expr):
+        form = _prime_form(expr)
+        if form:
+            return self._print_prime(form)
+        wrt = " ".join(f"∂{self._print(v)}" + (f"^{c}" if c > 1 else "") for v, c in expr.variable_count)
+        num = self._print(expr.expr)
+        if not isinstance(expr.expr, (sp.Symbol, sp.Indexed, AppliedUndef)):
+            return f"∂/{wrt} ({num})"
+        return f"∂{num}/{wrt}"
+
+    def _print_Subs(self, expr):
+        form = _prime_form(expr)
+        return self._print_prime(form) if form else super()._print_Subs(expr)
+
+
+def latex(expr, **settings) -> str:
+    """LaTeX of ``expr`` with this project's conventions (``f'(z)``, ``∂``, symbol names)."""
+    return _Latex(settings).doprint(expr)
+
+
+def text(expr) -> str:
+    """Plain-text form of ``expr`` (``f'(z)`` for generic activations).
+
+    >>> f, z = sp.Function("f"), sp.Symbol("z")
+    >>> text(3 * f(z).diff(z))
+    "3*f'(z)"
+    """
+    return _Text().doprint(expr)
+
+
+def _reason_latex(why: str) -> str:
+    r"""Turn a reason with ``$…$`` math segments into LaTeX: text in ``\text{}``, math as is."""
+    parts = why.split("$")
+    if len(parts) % 2 == 0:
+        raise ValueError(f"unbalanced $ in reason {why!r}")
+    out = []
+    for k, part in enumerate(parts):
+        if not part:
+            continue
+        out.append(part if k % 2 else r"\text{" + part.replace("{", r"\{").replace("}", r"\}") + "}")
+    return "".join(out)
+
+
+# --------------------------------------------------------------------------------------------
+# Definitions, conditions, evaluation
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Condition:
+    r"""An assumption a step relies on, e.g. :math:`\sum_k y_k = 1`.
+
+    ``shown`` is what the page prints; ``subs`` is the same fact as substitutions the checker
+    applies (``y_n = 1 - \sum_{k<n} y_k``).
+    """
+
+    shown: sp.Basic
+    subs: tuple[sp.Eq, ...]
+
+    def latex(self) -> str:
+        return latex(self.shown)
+
+
+def _expand_sum(s: sp.Sum):
+    """One sum with integer limits written out as an addition (summand left unevaluated)."""
+    body = s.function
+    for var, lo, hi in reversed(s.limits):
+        body = sp.Add(*[body.xreplace({var: sp.Integer(v)}) for v in range(int(lo), int(hi) + 1)])
+    return body
+
+
+def _expand_sums(expr):
+    """Write every sum with concrete limits as an explicit addition (inner derivatives untouched)."""
+    for _ in range(10):
+        sums = [s for s in expr.atoms(sp.Sum) if all(lim[1].is_Integer and lim[2].is_Integer for lim in s.limits)]
+        if not sums:
+            return expr
+        expr = expr.xreplace({s: _expand_sum(s) for s in sums})
+    return expr
+
+
+def expand_definitions(expr, definitions: Mapping, stop: Iterable = ()):
+    """Replace defined symbols (and defined indexed bases) by their values, recursively.
+
+    Symbols in ``stop`` are kept as they are (they are the variable of a derivative).
+
+    >>> a, z, w = sp.symbols("a z w")
+    >>> expand_definitions(a + z, {a: sp.sin(z), z: 2 * w})
+    2*w + sin(2*w)
+    >>> expand_definitions(a + z, {a: sp.sin(z), z: 2 * w}, stop=[z])
+    z + sin(z)
+    """
+    stop = set(stop)
+    sym_defs = {k: v for k, v in definitions.items() if not isinstance(k, sp.IndexedBase) and k not in stop}
+    base_defs = {k: v for k, v in definitions.items() if isinstance(k, sp.IndexedBase)}
+    for _ in range(50):
+        new = expr.xreplace(sym_defs)
+        if base_defs:
+            new = new.replace(
+                lambda e: isinstance(e, sp.Indexed) and e.base in base_defs and e not in stop,
+                lambda e: base_defs[e.base](*e.indices),
+            )
+        new = _expand_sums(new)
+        if new == expr:
+            return expr
+        expr = new
+    raise DerivationError("definitions do not terminate (a definition refers to itself)")
+
+
+_PRIMES: dict[tuple[str, int], sp.FunctionClass] = {}
+
+
+def _prime_function(f, order: int):
+    key = (f.__name__, order)
+    if key not in _PRIMES:
+        _PRIMES[key] = sp.Function(f.__name__ + "'" * order)
+    return _PRIMES[key]
+
+
+def _canon(expr):
+    """Replace every f^(n)(arg) (as Derivative or Subs) by an opaque function f'…'(arg)."""
+    return expr.replace(lambda e: _prime_form(e) is not None, lambda e: _from_form(_prime_form(e)))
+
+
+def _from_form(form):
+    f, order, arg = form
+    return _prime_function(f, order)(arg)
+
+
+def _rename_bound(expr, names):
+    """Give sums whose index is one of ``names`` a fresh index, so substituting names is safe."""
+    def rename(e):
+        fresh = {lim[0]: sp.Dummy(str(lim[0]), integer=True) for lim in e.limits if lim[0] in names}
+        return sp.Sum(e.function.xreplace(fresh), *[(fresh.get(v, v), lo, hi) for v, lo, hi in e.limits])
+    return expr.replace(lambda e: isinstance(e, sp.Sum) and any(lim[0] in names for lim in e.limits), rename)
+
+
+def _instantiate(expr, inst: Mapping):
+    """Put the instance's values for sizes and indices into ``expr`` and write out its sums."""
+    if not inst:
+        return _expand_sums(expr)
+    return _expand_sums(_rename_bound(expr, set(inst)).xreplace(dict(inst)))
+
+
+def _instantiate_definitions(definitions: Mapping, inst: Mapping) -> dict:
+    defs = {}
+    for key, val in definitions.items():
+        val = sp.sympify(val)
+        if isinstance(val, sp.Lambda):  # keep its bound variables out of the instance
+            free = {s: v for s, v in inst.items() if s not in val.variables}
+            defs[key] = sp.Lambda(val.variables, _canon(_instantiate(val.expr, free)))
+        else:
+            defs[key] = _canon(_instantiate(val, inst))
+    # a definition may itself hold a derivative (δ := ∂s/∂z): evaluate it once, here
+    for key, val in defs.items():
+        body = val.expr if isinstance(val, sp.Lambda) else val
+        if body.atoms(sp.Derivative):
+            body = _eval_derivatives(body, defs)
+            defs[key] = sp.Lambda(val.variables, body) if isinstance(val, sp.Lambda) else body
+    return defs
+
+
+def _eval_derivatives(expr, defs: Mapping):
+    """Evaluate derivatives from the innermost out, expanding what they differentiate but keeping
+    their variables (an intermediate such as z in ∂a/∂z stays the variable)."""
+    while True:
+        ders = [d for d in expr.atoms(sp.Derivative) if not d.expr.atoms(sp.Derivative)]
+        if not ders:
+            return expr
+        done = {}
+        for d in ders:
+            inner = expand_definitions(d.expr, defs, stop=d.variables)
+            done[d] = _canon(sp.diff(inner, *d.variable_count))
+        expr = expr.xreplace(done)
+
+
+def evaluate(expr, definitions: Mapping, inst: Mapping = {}, conditions: Sequence[Condition] = (),
+             *, instantiated: bool = False):
+    """Expand ``expr`` into plain operations: instance sizes, sums, derivatives, definitions.
+
+    ``instantiated=True`` says ``definitions`` already have the instance's values in them.
+    """
+    defs = dict(definitions) if instantiated else _instantiate_definitions(definitions, inst)
+    expr = _eval_derivatives(_canon(_instantiate(sp.sympify(expr), inst)), defs)
+    expr = _canon(expand_definitions(expr, defs))
+    for cond in conditions:
+        for eq in cond.subs:
+            expr = expr.xreplace({_instantiate(eq.lhs, inst): _instantiate(eq.rhs, inst)})
+    return expr
+
+
+# --------------------------------------------------------------------------------------------
+# Random numeric evaluation (the checker's fallback)
+# --------------------------------------------------------------------------------------------
+
+
+def _leaves(expr):
+    """The free scalar unknowns of ``expr``: symbols and indexed elements (not their bases)."""
+    idx = expr.atoms(sp.Indexed)
+    labels = {i.base.label for i in idx}
+    syms = {s for s in expr.free_symbols if isinstance(s, sp.Symbol) and s not in labels}
+    return sorted(idx | syms, key=sp.default_sort_key)
+
+
+def _sample(leaf, rng: random.Random):
+    base = leaf.base.label if isinstance(leaf, sp.Indexed) else leaf
+    if base.is_integer:
+        raise DerivationError(f"cannot sample integer symbol {leaf} (give the instance its value)")
+    if base.is_positive or base.is_nonnegative:
+        return sp.Float(rng.uniform(0.2, 1.5), NUMERIC_DIGITS + 10)
+    return sp.Float(rng.uniform(-1.5, 1.5), NUMERIC_DIGITS + 10)
+
+
+def _realize_generic(expr, seed: int):
+    """Replace each generic f and its f', f'', … by one random smooth function and its derivatives.
+
+    The function chosen for a name depends only on ``seed`` and the name, so both sides of a step
+    see the same f.
+    """
+    x = sp.Dummy("x")
+    repl = {}
+    for a in expr.atoms(AppliedUndef):
+        name = a.func.__name__.rstrip("'")
+        order = len(a.func.__name__) - len(name)
+        if len(a.args) != 1:
+            raise DerivationError(f"cannot evaluate generic function {a} of several arguments")
+        rng = random.Random(f"{seed}:{name}")
+        c = [sp.Float(rng.uniform(0.5, 1.5), NUMERIC_DIGITS + 10) for _ in range(4)]
+        base = c[0] * sp.sin(c[1] * x + c[2]) + c[3] * x**2 / 4 + sp.exp(x / 3)
+        repl[a] = sp.diff(base, x, order).subs(x, a.args[0])
+    return expr.xreplace(repl)
+
+
+def numeric_difference(lhs, rhs, seed: int, points: int = NUMERIC_POINTS):
+    """Evaluate ``lhs - rhs`` at random points; return the worst relative difference found."""
+    rng = random.Random(seed)
+    worst = sp.Float(0)
+    leaves = sorted(set(_leaves(lhs)) | set(_leaves(rhs)), key=sp.default_sort_key)
+    for p in range(points):
+        values = {leaf: _sample(leaf, rng) for leaf in leaves}
+        va, vb = (sp.N(_realize_generic(e.xreplace(values), seed + p).doit(), NUMERIC_DIGITS)
+                  for e in (lhs, rhs))
+        if not (va.is_number and vb.is_number):
+            raise DerivationError(f"cannot evaluate numerically: {text(va)} vs {text(vb)}")
+        scale = max(abs(va), abs(vb), sp.Float(1))
+        worst = max(worst, abs(va - vb) / scale)
+    return worst
+
+
+def _is_zero_symbolically(diff) -> bool:
+    if diff == 0:
+        return True
+    for attempt in (sp.expand, sp.cancel, lambda e: sp.expand(sp.expand_log(e, force=True))):
+        try:
+            if attempt(diff) == 0:
+                return True
+        except (sp.PolynomialError, TypeError, ValueError):
+            pass
+    if sp.count_ops(diff) <= SIMPLIFY_MAX_OPS:
+        return sp.simplify(diff) == 0
+    return False
+
+
+# --------------------------------------------------------------------------------------------
+# Steps, derivations, results
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Step:
+    """One link of the chain: ``expr`` equals the previous step's expression because of ``why``."""
+
+    expr: sp.Basic
+    why: str
+    given: tuple[Condition, ...] = ()
+
+
+@dataclass(frozen=True)
+class StepCheck:
+    """How one step was verified: ``method`` is ``'symbolic'`` or ``'numeric'``."""
+
+    index: int
+    method: str
+    instances: int
+    worst: float = 0.0
+
+
+class Derivation:
+    r"""An ordered chain of steps, each with its reason, proved by :meth:`check`.
+
+    Parameters
+    ----------
+    name : str
+        Short identifier (also the default equation label).
+    title : str
+        What the derivation shows, in words.
+    start : sympy expression
+        :math:`E_0`, usually an unevaluated ``Derivative``.
+    definitions : mapping
+        Named substitutions the checker knows (``{delta: W * f'(z)}``; an ``IndexedBase`` maps to a
+        ``Lambda`` over its indices).
+    instances : list of mappings
+        Concrete values for symbolic sizes and indices at which every step is checked.
+    label : str
+        Equation label for ``{eq}`` references on the pages.
+    """
+
+    def __init__(self, name: str, title: str, start, *, definitions: Mapping | None = None,
+                 instances: Sequence[Mapping] | None = None, label: str | None = None,
+                 lhs=None):
+        self.name, self.title = name, title
+        self.definitions = dict(definitions or {})
+        self.instances = [dict(i) for i in (instances or [{}])]
+        self.label = label or name.replace("_", "-")
+        self.lhs = lhs
+        self.steps: list[Step] = [Step(sp.sympify(start), "")]
+        self._checked: list[StepCheck] | None = None
+        self._defs_cache: dict = {}
+        self._eval_cache: dict = {}
+
+    def step(self, expr, why: str, *, given: Sequence[Condition] = ()) -> "Derivation":
+        """Append a step ``= expr`` with its reason (and the conditions it starts to use)."""
+        if not why:
+            raise ValueError(f"{self.name}: every step needs a reason")
+        self.steps.append(Step(sp.sympify(expr), why, tuple(given)))
+        self._checked = None
+        return self
+
+    @property
+    def result(self):
+        """The last expression of the chain."""
+        return self.steps[-1].expr
+
+    def conditions_at(self, index: int) -> list[Condition]:
+        return [c for s in self.steps[: index + 1] for c in s.given]
+
+    def check(self) -> list[StepCheck]:
+        """Prove every step; raise :class:`StepError` at the first one that does not hold."""
+        if self._checked is not None:
+            return self._checked
+        try:
+            out = [self._check_step(k) for k in range(1, len(self.steps))]
+        finally:
+            self._eval_cache.clear()
+        self._checked = out
+        return out
+
+    def _defs(self, n: int) -> dict:
+        if n not in self._defs_cache:
+            self._defs_cache[n] = _instantiate_definitions(self.definitions, self.instances[n])
+        return self._defs_cache[n]
+
+    def _evaluated(self, k: int, n: int, e: int, expr, conds):
+        """Step k's element e, evaluated at instance n under the conditions in force (cached)."""
+        key = (k, n, e, tuple(conds))
+        if key not in self._eval_cache:
+            self._eval_cache[key] = evaluate(expr, self._defs(n), self.instances[n], conds,
+                                             instantiated=True)
+        return self._eval_cache[key]
+
+    def _check_step(self, k: int) -> StepCheck:
+        prev, cur = self.steps[k - 1], self.steps[k]
+        conds = self.conditions_at(k)
+        method, worst = "symbolic", 0.0
+        for n, inst in enumerate(self.instances):
+            defs = self._defs(n)
+            where = f" at {_inst_text(inst)}" if inst else ""
+            left, right = _elements(prev.expr), _elements(cur.expr)
+            if len(left) != len(right):
+                raise StepError(self.name, k, cur.why, prev.expr, cur.expr,
+                                f"shapes differ: {len(left)} vs {len(right)} elements")
+            for e, (le, ri) in enumerate(zip(left, right)):
+                try:
+                    a = self._evaluated(k - 1, n, e, le, conds)
+                    b = self._evaluated(k, n, e, ri, conds)
+                except DerivationError:
+                    raise
+                except Exception as exc:  # SymPy failing on a malformed step is a failed step
+                    raise StepError(self.name, k, cur.why, prev.expr, cur.expr,
+                                    f"could not evaluate{where}: {type(exc).__name__}: {exc}") from exc
+                if _is_zero_symbolically(a - b):
+                    continue
+                diff = numeric_difference(a, b, seed=1000 * k + 10 * n + e)
+                if diff > NUMERIC_RTOL:
+                    elem = f" (element {e})" if len(left) > 1 else ""
+                    raise StepError(self.name, k, cur.why, prev.expr, cur.expr,
+                                    f"relative difference {sp.N(diff, 3)} at random points{where}{elem}")
+                method, worst = "numeric", max(worst, float(diff))
+        return StepCheck(k, method, len(self.instances), worst)
+
+    # ---- rendering ----------------------------------------------------------------------
+
+    def latex(self) -> str:
+        r"""``aligned`` LaTeX of the checked chain, reasons as ``\text{…}`` annotations."""
+        checks = self.check()
+        lines = []
+        for k, st in enumerate(self.steps):
+            rhs = latex(st.expr)
+            if k == 0:
+                left = latex(self.lhs) + " &= " + rhs if self.lhs is not None else rhs
+                lines.append(left if self.lhs is not None else rhs + " &")
+                continue
+            why = _reason_latex(st.why)
+            if st.given:
+                why += r"\text{; using }" + r",\ ".join(c.latex() for c in st.given)
+            if checks[k - 1].method == "numeric":
+                why += r"\ \text{[verified numerically: %d points, %d digits]}" % (NUMERIC_POINTS, NUMERIC_DIGITS)
+            lines.append(f"&= {rhs} && {why}")
+        return "\\begin{aligned}\n" + " \\\\\n".join(lines) + "\n\\end{aligned}"
+
+    def step_latex(self, k: int) -> str:
+        """LaTeX of step ``k``'s expression alone."""
+        return latex(self.steps[k].expr)
+
+    def _repr_latex_(self) -> str:
+        return "$$" + self.latex() + "$$"
+
+    def definitions_latex(self) -> str:
+        """The definitions, one per line, as ``aligned`` LaTeX (``δ := …``)."""
+        rows = []
+        for k, v in self.definitions.items():
+            if isinstance(k, sp.IndexedBase):
+                lam = v
+                lhs = latex(k[lam.variables]) if len(lam.variables) > 1 else latex(k[lam.variables[0]])
+                rows.append(f"{lhs} &:= {latex(lam.expr)}")
+            else:
+                rows.append(f"{latex(k)} &:= {latex(v)}")
+        return "\\begin{aligned}\n" + " \\\\\n".join(rows) + "\n\\end{aligned}"
+
+    def text(self) -> str:
+        """Plain-text rendering for the terminal."""
+        checks = self.check()
+        lines = [f"{self.title}"]
+        head = (text(self.lhs) + " = ") if self.lhs is not None else ""
+        lines.append(f"    {head}{text(self.steps[0].expr)}")
+        for k, st in enumerate(self.steps[1:], start=1):
+            note = st.why.replace("$", "")
+            if st.given:
+                note += "; using " + ", ".join(text(c.shown) for c in st.given)
+            if checks[k - 1].method == "numeric":
+                note += " [verified numerically]"
+            lines.append(f"  = {text(st.expr)}    ({note})")
+        return "\n".join(lines)
+
+    def summary(self) -> str:
+        checks = self.check()
+        sym_n = sum(c.method == "symbolic" for c in checks)
+        num_n = len(checks) - sym_n
+        inst = f" at {len(self.instances)} instance(s)" if self.instances != [{}] else ""
+        return f"{len(checks)} steps: {sym_n} symbolic, {num_n} numeric{inst}"
+
+
+def _elements(expr) -> list:
+    """The scalar entries of a step: a matrix (explicit or an expression of explicit ones) or a scalar."""
+    if isinstance(expr, sp.MatrixExpr) and not isinstance(expr, sp.MatrixBase):
+        expr = expr.doit().as_explicit()
+    if isinstance(expr, sp.MatrixBase):
+        return list(expr)
+    return [expr]
+
+
+def _inst_text(inst: Mapping) -> str:
+    return ", ".join(f"{k} = {v}" for k, v in inst.items())
+
+
+@dataclass
+class Result:
+    r"""A published result: ``expr`` is :math:`\partial\,\mathrm{of} / \partial\,\mathrm{wrt}`
+    after the substitutions ``where`` (all scalar, at a concrete size)."""
+
+    of: sp.Expr
+    wrt: sp.Symbol
+    expr: sp.Expr
+    where: tuple[sp.Eq, ...] = ()
+    name: str | None = None  # LaTeX name of ``of`` for display (``\\mathrm{CE}``)
+    realize: Mapping = field(default_factory=dict)  # generic f → concrete Lambda, for numbers
+
+    def check_symbolic(self) -> None:
+        """Differentiate ``of`` directly and compare with ``expr`` (raises on mismatch)."""
+        subs = {eq.lhs: eq.rhs for eq in self.where}
+        direct = _canon(sp.diff(self.of, self.wrt)).xreplace(subs)
+        claimed = _canon(self.expr).xreplace(subs)
+        if not _is_zero_symbolically(direct - claimed):
+            diff = numeric_difference(direct, claimed, seed=7)
+            if diff > NUMERIC_RTOL:
+                raise DerivationError(
+                    f"result d({text(self.of)[:60]}…)/d{self.wrt} is wrong: claimed {text(self.expr)}"
+                )
+
+    def latex(self) -> str:
+        return latex(self.expr)
+
+    def latex_equation(self) -> str:
+        of = self.name if self.name else latex(self.of)
+        return r"\frac{\partial %s}{\partial %s} = %s" % (of, latex(self.wrt), latex(self.expr))
+
+    def as_json(self) -> dict:
+        return {
+            "of": sp.srepr(self.of),
+            "wrt": str(self.wrt),
+            "expr": sp.srepr(self.expr),
+            "latex": self.latex_equation(),
+            "where": [sp.srepr(eq) for eq in self.where],
+        }
+
+
+def instances_grid(**ranges) -> list[dict]:
+    """All combinations of the given symbol ranges, e.g. ``instances_grid(n=range(2, 7))``."""
+    keys = list(ranges)
+    return [dict(zip(keys, vals)) for vals in itertools.product(*ranges.values())]

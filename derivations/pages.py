@@ -1,0 +1,34 @@
+"""Helpers the pages use to show derivations: glue them as labelled math, show check tables.
+
+A page never retypes a derived result: it calls :func:`glue_derivation` and places the glued
+math with ``{glue:math}`` and a ``:label:``, so ``{eq}`` references work.
+"""
+
+from __future__ import annotations
+
+from IPython.display import HTML, Math, display
+from myst_nb import glue
+
+from .core import Derivation, latex
+from .oracles import CheckTable
+
+
+def glue_derivation(d: Derivation) -> None:
+    """Check ``d`` (raising if a step fails) and glue it under ``d.label`` for ``{glue:math}``."""
+    glue(d.label, Math(d.latex()), display=False)
+
+
+def glue_definitions(name: str, d: Derivation) -> None:
+    """Glue the definitions a derivation uses (``δ := …``) under ``name``."""
+    glue(name, Math(d.definitions_latex()), display=False)
+
+
+def glue_expr(name: str, expr) -> None:
+    """Glue one SymPy expression (an object the tests also check) as math."""
+    glue(name, Math(latex(expr)), display=False)
+
+
+def show_table(table: CheckTable) -> None:
+    """Display a numeric check table; the cell fails (and so the build) if any row fails."""
+    display(HTML(table._repr_html_()))
+    table.assert_ok()

@@ -1,0 +1,98 @@
+"""The derive command: listing, showing (text, LaTeX, JSON checked with our own numbers), errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import types
+
+import numpy as np
+import pytest
+import sympy as sp
+
+from derivations import cli, registry
+from derivations.core import Derivation
+from reference import close, mp_partial
+
+
+def run(*args):
+    return subprocess.run([sys.executable, "-m", "derivations", *args], capture_output=True, text=True,
+                          timeout=300)
+
+
+def test_list_one_line_per_topic():
+    proc = run("list")
+    assert proc.returncode == 0
+    lines = proc.stdout.strip().splitlines()
+    assert [ln.split()[0] for ln in lines] == list(registry.TOPICS)
+    assert all(len(ln.split(None, 1)) == 2 for ln in lines)
+
+
+@pytest.mark.parametrize("topic", registry.TOPICS)
+def test_json_results_check_with_our_own_numbers(topic):
+    proc = run("show", topic, "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert set(doc) == {"topic", "title", "steps", "results"}
+    assert doc["topic"] == topic and doc["steps"] and doc["results"]
+    for st in doc["steps"]:
+        assert set(st) == {"latex", "why", "expr"}
+        sp.sympify(st["expr"])
+    rng = np.random.default_rng(2024)
+    for res in doc["results"]:
+        assert set(res) == {"of", "wrt", "expr", "latex", "where"}
+        of, expr = sp.sympify(res["of"]), sp.sympify(res["expr"])
+        where = [sp.sympify(w) for w in res["where"]]
+        wrt = next(s for s in of.free_symbols if s.name == res["wrt"])
+        subs = {w.lhs: w.rhs for w in where}
+        for _ in range(2):
+            point = {s: rng.normal() for s in (of.free_symbols | expr.free_symbols) if s not in subs}
+            for w in where:
+                point[w.lhs] = float(w.rhs.subs(point))
+            want = mp_partial(of.subs(subs), wrt, point)
+            got = float(expr.subs(point).doit())
+            assert close(got, want), (res["wrt"], got, want)
+
+
+def test_show_text_and_latex():
+    text = run("show", "softmax_ce")
+    assert text.returncode == 0 and "ŷ" in text.stdout or "yhat" in text.stdout
+    tex = run("show", "softmax_ce", "--format", "latex")
+    assert tex.returncode == 0 and r"\begin{aligned}" in tex.stdout
+
+
+@pytest.mark.parametrize("args, needle", [
+    (("show", "no_such_topic"), "valid topics: softmax_ce"),
+    (("check", "softmax_ce", "nope"), "unknown topic 'nope'"),
+    (("show", "softmax_ce", "--format", "xml"), "unknown format 'xml'"),
+    (("frobnicate",), "invalid choice"),
+    ((), "required"),
+])
+def test_usage_errors_one_line_exit_2(args, needle):
+    proc = run(*args)
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and needle in lines[0] and "Traceback" not in proc.stderr
+
+
+def test_check_all_passes():
+    proc = run("check")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "all checks hold" in proc.stdout
+
+
+def test_check_failure_exit_1_names_topic_derivation_step(monkeypatch, capsys):
+    x = sp.Symbol("x_cli", real=True)
+    broken = Derivation("broken_chain", "broken", sp.Derivative(x**2, x)).step(x, "a slip")
+    fake = types.ModuleType("derivations.fake_topic")
+    fake.TITLE = "A topic with a wrong step"
+    fake.derivations = lambda: [broken]
+    fake.results = lambda: []
+    fake.numeric_checks = lambda: []
+    monkeypatch.setitem(sys.modules, "derivations.fake_topic", fake)
+    monkeypatch.setattr(registry, "TOPICS", registry.TOPICS + ("fake_topic",))
+    assert cli.main(["check", "fake_topic"]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL fake_topic" in out and "broken_chain, step 1 ('a slip')" in out

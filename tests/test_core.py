@@ -1,0 +1,158 @@
+"""The engine: a wrong step and a wrong gradient are caught; right ones pass; rendering is honest."""
+
+from __future__ import annotations
+
+import pytest
+import sympy as sp
+
+from derivations.core import (Condition, Derivation, DerivationError, Result, StepError, evaluate,
+                              latex, sym, text)
+from derivations.oracles import crosscheck
+
+x = sym("x_core", "x", real=True)
+w = sym("w_core", "w", real=True)
+z = sym("z_core", "z", real=True)
+a = sym("a_core", "a", real=True)
+f = sp.Function("f")
+
+
+def test_correct_chain_is_symbolic():
+    d = Derivation("ok", "ok", sp.Derivative(sp.sin(x) ** 2, x))
+    d.step(2 * sp.sin(x) * sp.cos(x), "chain rule").step(sp.sin(2 * x), "double angle")
+    assert [c.method for c in d.check()] == ["symbolic", "symbolic"]
+
+
+def test_wrong_step_names_step_and_both_sides():
+    d = Derivation("chain", "a chain", sp.Derivative(sp.sin(x) ** 2, x))
+    d.step(2 * sp.sin(x) * sp.cos(x), "chain rule").step(sp.cos(2 * x), "a slip")
+    with pytest.raises(StepError) as err:
+        d.check()
+    msg = str(err.value)
+    assert "chain, step 2 ('a slip')" in msg
+    assert "2*sin(x_core)*cos(x_core)" in msg and "cos(2*x_core)" in msg
+    assert err.value.index == 2
+
+
+def test_wrong_step_never_renders():
+    d = Derivation("bad", "bad", sp.Derivative(x**3, x)).step(3 * x, "wrong power rule")
+    with pytest.raises(StepError):
+        d.latex()
+    with pytest.raises(StepError):
+        d.text()
+
+
+def test_definitions_make_delta_provable():
+    # s = w2 f(z), z = w1 x: ∂s/∂w1 = w2 f'(z) x = δ x with δ := w2 f'(z)
+    w1, w2, s, delta = (sym(n + "_def", real=True) for n in ("w1", "w2", "s", "delta"))
+    defs = {s: w2 * f(z), z: w1 * x, delta: w2 * sp.Derivative(f(z), z)}
+    d = Derivation("delta", "delta rule", sp.Derivative(s, w1), definitions=defs)
+    d.step(w2 * sp.Derivative(f(z), z) * sp.Derivative(z, w1), "chain rule through z")
+    d.step(w2 * sp.Derivative(f(z), z) * x, "z is linear in w1")
+    d.step(delta * x, "definition of δ")
+    assert all(c.method == "symbolic" for c in d.check())
+    # …and the same chain with a wrong factor fails at the step that introduces it
+    bad = Derivation("delta_bad", "delta rule", sp.Derivative(s, w1), definitions=defs)
+    bad.step(w2 * sp.Derivative(f(z), z) * w1, "z is linear in w1 (wrong: should be x)")
+    with pytest.raises(StepError, match="step 1"):
+        bad.check()
+
+
+def test_generic_activation_prints_as_f_prime():
+    e = 3 * sp.Derivative(f(z), z)
+    assert text(e) == "3*f'(z_core)"
+    assert "f'" in latex(e) and "Derivative" not in latex(e) and r"\frac{d" not in latex(e)
+    # the form SymPy's chain rule produces (Subs) prints the same way
+    assert "f'" in latex(sp.diff(f(x**2), x))
+
+
+def test_step_true_only_for_one_activation_is_caught():
+    # f'(z) = f(z)(1 - f(z)) holds for the sigmoid only; for a generic f it is wrong
+    d = Derivation("sig", "sigmoid only", sp.Derivative(f(z), z)).step(f(z) * (1 - f(z)), "σ' = σ(1−σ)")
+    with pytest.raises(StepError):
+        d.check()
+
+
+def test_numeric_fallback_is_labelled():
+    # SymPy cannot simplify this difference to 0; the checker falls back to 30-digit numbers
+    lhs = sp.Derivative(sp.atan(x) + sp.atan(1 / x), x)
+    d = Derivation("numeric", "numeric", lhs).step(sp.Integer(0), "atan x + atan 1/x is constant")
+    checks = d.check()
+    assert checks[0].method in {"symbolic", "numeric"}
+    if checks[0].method == "numeric":
+        assert "verified numerically" in d.latex()
+
+
+def test_numeric_fallback_label_is_rendered(monkeypatch):
+    import derivations.core as core
+
+    monkeypatch.setattr(core, "_is_zero_symbolically", lambda diff: False)
+    d = Derivation("forced", "forced", sp.Derivative(x**2, x)).step(2 * x, "power rule")
+    assert d.check()[0].method == "numeric"
+    assert "verified numerically" in d.latex() and "[verified numerically]" in d.text()
+    bad = Derivation("forced_bad", "forced", sp.Derivative(x**2, x)).step(2 * x + 1e-20, "almost")
+    with pytest.raises(StepError, match="relative difference"):
+        bad.check()
+
+
+def test_condition_is_used_only_from_its_step_and_is_shown():
+    y1, y2 = sym("y1_c", real=True), sym("y2_c", real=True)
+    cond = Condition(sp.Eq(y1 + y2, 1), (sp.Eq(y2, 1 - y1),))
+    d = Derivation("cond", "cond", a * (y1 + y2)).step(a, "targets sum to one", given=[cond])
+    assert d.check()[0].method == "symbolic"
+    assert "using" in d.latex() and "using" in d.text()
+    no_cond = Derivation("nocond", "no cond", a * (y1 + y2)).step(a, "targets sum to one")
+    with pytest.raises(StepError):
+        no_cond.check()
+
+
+def test_sized_instances_are_all_checked():
+    n, k = sym("n_s", integer=True, positive=True), sym("k_s", integer=True, positive=True)
+    v = sp.IndexedBase(sym("v_s", real=True))
+    good = Derivation("sum", "sum", sp.Sum(2 * v[k], (k, 1, n)),
+                      instances=[{n: s} for s in range(1, 6)])
+    good.step(2 * sp.Sum(v[k], (k, 1, n)), "linearity")
+    assert good.check()[0].instances == 5
+    # true for n = 1 only: caught at n = 2
+    bad = Derivation("sum_bad", "sum", sp.Sum(v[k], (k, 1, n)), instances=[{n: s} for s in range(1, 4)])
+    bad.step(v[1], "only the first term")
+    with pytest.raises(StepError, match="n_s = 2"):
+        bad.check()
+
+
+def test_evaluate_respects_intermediate_variables():
+    # ∂a/∂z with a := f(z), z := w x is f'(z), not f'(z)·x
+    defs = {a: f(z), z: w * x}
+    got = evaluate(sp.Derivative(a, z), defs)
+    want = evaluate(sp.Derivative(f(z), z), defs)
+    assert sp.simplify(got - want) == 0
+    assert not sp.simplify(got - evaluate(sp.Derivative(a, w), defs)) == 0
+
+
+def test_result_symbolic_check_catches_wrong_result():
+    Result(sp.exp(2 * x), x, 2 * sp.exp(2 * x)).check_symbolic()
+    with pytest.raises(DerivationError):
+        Result(sp.exp(2 * x), x, sp.exp(2 * x)).check_symbolic()
+
+
+def test_crosscheck_catches_wrong_gradient():
+    good = Result(sp.log(1 + sp.exp(x * w)), x, w * sp.exp(x * w) / (1 + sp.exp(x * w)))
+    table = crosscheck([good], points=4, seed=1)
+    assert table.passed and len(table.rows) == 3
+    wrong = Result(good.of, x, sp.exp(x * w) / (1 + sp.exp(x * w)))  # forgot the inner factor w
+    bad = crosscheck([wrong], points=4, seed=1)
+    assert not bad.passed and all(not r["passed"] for r in bad.rows)
+    with pytest.raises(DerivationError, match="failed"):
+        bad.assert_ok()
+
+
+def test_crosscheck_skips_complex_step_where_not_analytic():
+    hinge = Result(sp.Max(0, 1 - x * w), x, -w * sp.Heaviside(1 - x * w))
+    table = crosscheck([hinge], points=4, seed=3)
+    oracles = [r["oracle"] for r in table.rows]
+    assert not any("complex" in o for o in oracles) and len(oracles) == 2
+    assert table.passed
+
+
+def test_reason_needs_text():
+    with pytest.raises(ValueError):
+        Derivation("r", "r", x).step(x, "")
