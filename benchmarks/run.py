@@ -1,0 +1,129 @@
+"""Benchmarks for the project's speed targets (measured, never asserted in tests).
+
+Run with ``make bench``. Measures, on this machine:
+
+- a clean site build (fresh output and execution cache) and a no-change rebuild;
+- ``derive check`` over all topics;
+- the whole test suite (``--with-tests``; it takes a while);
+- in headless Chromium, the time until all math of each page is typeset (largest page reported);
+- every chapter benchmark ``benchmarks/bench_*.py`` (each defines ``run() -> dict``).
+
+Results are printed and written to ``benchmarks/results/latest.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import http.server
+import importlib.util
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PY = sys.executable
+TARGETS = {"clean build (s)": 30, "no-change rebuild (s)": 3, "derive check, all topics (s)": 10,
+           "make test (s)": 90, "largest page typeset (s)": 2}
+
+
+def timed(cmd, **kw) -> float:
+    t0 = time.perf_counter()
+    subprocess.run(cmd, check=True, cwd=ROOT, **kw)
+    return time.perf_counter() - t0
+
+
+def build_times(out: Path) -> dict:
+    cache = out.parent / "cache"
+    sphinx = [PY, "-m", "sphinx", "-T", "-W", "--keep-going", "-q", "-b", "html", "-c", str(ROOT),
+              "-D", f"nb_execution_cache_path={cache}", str(ROOT / "docs"), str(out)]
+    quiet = dict(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    clean = timed(sphinx, **quiet)
+    again = timed(sphinx, **quiet)
+    return {"clean build (s)": clean, "no-change rebuild (s)": again}
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *a):
+        pass
+
+
+def typeset_times(site: Path) -> dict:
+    from playwright.sync_api import sync_playwright
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(site)))
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{httpd.server_address[1]}/"
+    out = {}
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path="/usr/bin/chromium", args=flags)
+        for page_path in sorted(site.glob("*.html")):
+            page = b.new_page()
+            page.goto(base + page_path.name, wait_until="load")
+            if page.evaluate("document.querySelectorAll('span.math, div.math').length"):
+                page.wait_for_function("window.MathJax && MathJax.startup && MathJax.startup.promise")
+                page.evaluate("MathJax.startup.promise")
+                # seconds from navigation start until MathJax finished typesetting
+                out[page_path.name] = page.evaluate("performance.now()") / 1000
+            page.close()
+        b.close()
+    httpd.shutdown()
+    return out
+
+
+def chapter_benchmarks() -> dict:
+    results = {}
+    for path in sorted((ROOT / "benchmarks").glob("bench_*.py")):
+        spec = importlib.util.spec_from_file_location(path.stem, path)
+        mod = importlib.util.module_from_spec(spec)
+        sys.path.insert(0, str(ROOT))
+        spec.loader.exec_module(mod)
+        results[path.stem] = mod.run()
+    return results
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--with-tests", action="store_true", help="also time the whole test suite")
+    ap.add_argument("--skip-chapters", action="store_true", help="skip benchmarks/bench_*.py")
+    args = ap.parse_args()
+    report = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                          "date": time.strftime("%Y-%m-%d %H:%M")}}
+    with tempfile.TemporaryDirectory() as tmp:
+        site = Path(tmp) / "site"
+        report.update(build_times(site))
+        report["derive check, all topics (s)"] = timed([PY, "-m", "derivations", "check"],
+                                                      stdout=subprocess.DEVNULL)
+        if args.with_tests:
+            report["make test (s)"] = timed([PY, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+                                            stdout=subprocess.DEVNULL)
+        if Path("/usr/bin/chromium").exists():
+            pages = typeset_times(site)
+            report["typeset per page (s)"] = pages
+            report["largest page typeset (s)"] = max(pages.values())
+    if not args.skip_chapters:
+        report["chapters"] = chapter_benchmarks()
+    print(f"{'measure':<34}{'seconds':>10}{'target':>10}")
+    for key, target in TARGETS.items():
+        if key in report:
+            flag = "ok" if report[key] <= target else "OVER"
+            print(f"{key:<34}{report[key]:>10.2f}{target:>10}  {flag}")
+    for name, res in report.get("chapters", {}).items():
+        print(f"\n{name}:\n{json.dumps(res, indent=1, default=str)}")
+    out = ROOT / "benchmarks" / "results"
+    out.mkdir(exist_ok=True)
+    (out / "latest.json").write_text(json.dumps(report, indent=1, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
