@@ -586,21 +586,30 @@ class Derivation:
     # ---- rendering ----------------------------------------------------------------------
 
     def latex(self) -> str:
-        r"""``aligned`` LaTeX of the checked chain, reasons as ``\text{…}`` annotations."""
+        r"""``aligned`` LaTeX of the checked chain; each reason follows its step in ``\text{…}``.
+
+        The first line is ``E_0 &= E_1``; every later line is ``&= E_k`` (or ``LHS &= E_0`` first
+        when the derivation names its left-hand side).
+        """
         checks = self.check()
         lines = []
-        for k, st in enumerate(self.steps):
-            rhs = latex(st.expr)
-            if k == 0:
-                left = latex(self.lhs) + " &= " + rhs if self.lhs is not None else rhs
-                lines.append(left if self.lhs is not None else rhs + " &")
-                continue
+        first = latex(self.lhs) + " &= " + latex(self.steps[0].expr) if self.lhs is not None \
+            else latex(self.steps[0].expr)
+        for k, st in enumerate(self.steps[1:], start=1):
             why = _reason_latex(st.why)
             if st.given:
                 why += r"\text{; using }" + r",\ ".join(c.latex() for c in st.given)
             if checks[k - 1].method == "numeric":
                 why += r"\ \text{[verified numerically: %d points, %d digits]}" % (NUMERIC_POINTS, NUMERIC_DIGITS)
-            lines.append(f"&= {rhs} && {why}")
+            rhs = f"&= {latex(st.expr)} \\qquad {{\\small \\left(\\,{why}\\,\\right)}}"
+            if k == 1 and self.lhs is None:
+                lines.append(first + " " + rhs)
+            else:
+                if k == 1:
+                    lines.append(first)
+                lines.append(rhs)
+        if len(self.steps) == 1:
+            lines.append(first)
         return "\\begin{aligned}\n" + " \\\\\n".join(lines) + "\n\\end{aligned}"
 
     def step_latex(self, k: int) -> str:
