@@ -694,6 +694,9 @@ class Result:
     def latex(self) -> str:
         return latex(self.expr)
 
+    def _repr_latex_(self) -> str:
+        return "$$" + self.latex_equation() + "$$"
+
     def latex_equation(self) -> str:
         of = self.name if self.name else latex(self.of)
         return r"\frac{\partial %s}{\partial %s} = %s" % (of, latex(self.wrt), latex(self.expr))

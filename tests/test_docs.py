@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.xdist_group("site")  # one worker builds the site once
+
 from conftest import ROOT, sphinx_build
 from derivations import registry
 
