@@ -442,15 +442,31 @@ def numeric_difference(lhs, rhs, seed: int, points: int = NUMERIC_POINTS):
     return worst
 
 
-def _is_zero_symbolically(diff) -> bool:
+_ATTEMPTS = {
+    "expand": sp.expand,
+    "cancel": sp.cancel,
+    "expand_log": lambda e: sp.expand(sp.expand_log(e, force=True)),
+}
+
+
+def _is_zero_symbolically(diff, order: list | None = None) -> bool:
+    """Whether SymPy can prove ``diff`` is identically zero (cheap attempts first).
+
+    ``order`` is the list of attempt names to try, best first; the one that succeeds moves to
+    the front, so the instances of one step (which simplify alike) find it at once.
+    """
     if diff == 0:
         return True
-    for attempt in (sp.expand, sp.cancel, lambda e: sp.expand(sp.expand_log(e, force=True))):
+    order = order if order is not None else list(_ATTEMPTS)
+    for name in list(order):
         try:
-            if attempt(diff) == 0:
-                return True
+            ok = _ATTEMPTS[name](diff) == 0
         except (sp.PolynomialError, TypeError, ValueError):
-            pass
+            ok = False
+        if ok:
+            order.remove(name)
+            order.insert(0, name)
+            return True
     if sp.count_ops(diff) <= SIMPLIFY_MAX_OPS:
         return sp.simplify(diff) == 0
     return False
@@ -557,6 +573,7 @@ class Derivation:
         prev, cur = self.steps[k - 1], self.steps[k]
         conds = self.conditions_at(k)
         method, worst = "symbolic", 0.0
+        order = list(_ATTEMPTS)
         for n, inst in enumerate(self.instances):
             defs = self._defs(n)
             where = f" at {_inst_text(inst)}" if inst else ""
@@ -573,7 +590,7 @@ class Derivation:
                 except Exception as exc:  # SymPy failing on a malformed step is a failed step
                     raise StepError(self.name, k, cur.why, prev.expr, cur.expr,
                                     f"could not evaluate{where}: {type(exc).__name__}: {exc}") from exc
-                if _is_zero_symbolically(a - b):
+                if _is_zero_symbolically(a - b, order):
                     continue
                 diff = numeric_difference(a, b, seed=1000 * k + 10 * n + e)
                 if diff > NUMERIC_RTOL:
