@@ -313,7 +313,14 @@ def _prime_function(f, order: int):
 
 
 def _canon(expr):
-    """Replace every f^(n)(arg) (as Derivative or Subs) by an opaque function f'…'(arg)."""
+    """Replace every f^(n)(arg) (as Derivative or Subs) by an opaque function f'…'(arg).
+
+    ``Subs(Derivative(f(ξ), ξ), ξ, z)`` (SymPy's chain rule through a composite argument) goes
+    first: ``replace`` works bottom-up and would otherwise turn the inner derivative into f'(ξ)
+    and leave a ``Subs`` that only ``simplify`` can see through.
+    """
+    is_subs = lambda e: isinstance(e, sp.Subs) and _prime_form(e) is not None  # noqa: E731
+    expr = expr.replace(is_subs, lambda e: _from_form(_prime_form(e)))
     return expr.replace(lambda e: _prime_form(e) is not None, lambda e: _from_form(_prime_form(e)))
 
 

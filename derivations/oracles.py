@@ -145,6 +145,7 @@ def crosscheck(results, *, points: int = 5, seed: int = 0, title: str = "Numeric
     names = {"mp": f"central differences (mpmath, {MP_DIGITS} digits)",
              "cs": "complex step (h = 1e-20)", "ag": "reverse-mode autodiff (autograd)"}
     failures = []
+    compiled: dict = {}  # results of one topic often share ``of``: compile each ``of`` once
     for res in results:
         of = _realized(res.of, res)
         expr = _realized(res.expr, res)
@@ -152,10 +153,13 @@ def crosscheck(results, *, points: int = 5, seed: int = 0, title: str = "Numeric
         if res.wrt not in leaves:
             leaves.append(res.wrt)
         f_derived = sp.lambdify(leaves, expr, "numpy")
-        f_mp = sp.lambdify(leaves, of, "mpmath")
         analytic = not of.has(*_NON_ANALYTIC)
-        f_cs = sp.lambdify(leaves, of, "numpy") if analytic else None
-        f_ag = sp.lambdify(leaves, of, [_AUTOGRAD_NS, "numpy"])
+        key = (of, tuple(leaves))
+        if key not in compiled:
+            compiled[key] = (sp.lambdify(leaves, of, "mpmath"),
+                             sp.lambdify(leaves, of, "numpy") if analytic else None,
+                             sp.lambdify(leaves, of, [_AUTOGRAD_NS, "numpy"]))
+        f_mp, f_cs, f_ag = compiled[key]
         k = leaves.index(res.wrt)
         for vals in _points(res, leaves, rng, points):
             x = [vals[lf] for lf in leaves]

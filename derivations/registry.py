@@ -5,7 +5,7 @@
 >>> load("no_such_topic")
 Traceback (most recent call last):
 ...
-derivations.registry.UnknownTopic: unknown topic 'no_such_topic'; valid topics: softmax_ce
+derivations.registry.UnknownTopic: unknown topic 'no_such_topic'; valid topics: softmax_ce, sigmoid_neuron, window_scorer, backprop_421
 """
 
 from __future__ import annotations
@@ -21,6 +21,9 @@ from .oracles import CheckTable
 #: ``docs/<name>.md`` and ``tests/test_<name>.py``.
 TOPICS = (
     "softmax_ce",
+    "sigmoid_neuron",
+    "window_scorer",
+    "backprop_421",
 )
 
 

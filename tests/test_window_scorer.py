@@ -1,0 +1,124 @@
+"""window_scorer: steps, results, the seed's shapes, the worked example and the kink."""
+
+from __future__ import annotations
+
+import functools
+
+import mpmath
+import numpy as np
+import pytest
+import sympy as sp
+
+from derivations import window_scorer as topic
+from derivations.oracles import crosscheck
+from reference import close
+
+
+@functools.cache
+def _mp_function(of):
+    """``of`` compiled once for mpmath (results of one topic share it); symbols sorted by name."""
+    syms = tuple(sorted(of.free_symbols, key=str))
+    return syms, sp.lambdify(syms, of, "mpmath")
+
+
+def _mp_partial_cached(of, wrt, point, h="1e-15"):
+    """∂of/∂wrt at ``point``: 4-point central difference at 40 digits (as reference.mp_partial)."""
+    syms, fn = _mp_function(of)
+    with mpmath.workdps(40):
+        step = mpmath.mpf(h)
+
+        def at(d):
+            return fn(*[mpmath.mpf(point[q]) + (d if q == wrt else 0) for q in syms])
+        return float((8 * (at(step) - at(-step)) - (at(2 * step) - at(-2 * step))) / (12 * step))
+
+
+@pytest.mark.parametrize("d", topic.derivations(), ids=lambda d: d.name)
+def test_every_step_holds(d):
+    assert len(d.check()) == len(d.steps) - 1 >= 2
+
+
+def test_results_against_mp_differences():
+    rng = np.random.default_rng(3)
+    for r in topic.results():
+        point = {q: rng.normal() for q in r.of.free_symbols | r.expr.free_symbols}
+        assert close(float(r.expr.xreplace({q: sp.Float(v) for q, v in point.items()})), _mp_partial_cached(r.of, r.wrt, point)), r.wrt
+
+
+def test_dropping_the_corrupt_window_fails():
+    """∂J/∂W_ij without the corrupt window's term (only −δ_i x_j) is not the gradient."""
+    wrong = []
+    for r in topic.results()[:4]:
+        xc_syms = [q for q in r.expr.free_symbols if q.name.startswith("x_c")]
+        wrong.append(type(r)(r.of, r.wrt, r.expr.subs({q: 0 for q in xc_syms})))
+    assert not crosscheck(wrong, points=2).passed
+
+
+@pytest.mark.parametrize("dim, window, hidden", [(4, 5, 8), (3, 7, 2), (1, 1, 1)])
+def test_shape_table_follows_the_sizes(dim, window, hidden):
+    shapes = {row["name"]: row["shape"] for row in topic.shape_table(dim, window, hidden)}
+    assert shapes["x"] == (dim * window,) and shapes["W"] == (hidden, dim * window)
+    assert shapes["U"] == (hidden,) and shapes["s = Uᵀa"] == ()
+
+
+def test_wrong_shapes_give_clear_errors():
+    params = topic.init_params(4, 5, 8)
+    with pytest.raises(ValueError, match="length 20 .5 words × 4 dims."):
+        topic.score(params, np.zeros(21))
+    bad = dict(params, U=np.zeros(7))
+    with pytest.raises(ValueError, match="must be vectors of length 8"):
+        topic.score(bad, np.zeros(20))
+    with pytest.raises(ValueError, match="window must be a positive integer"):
+        topic.init_params(4, 0, 8)
+    with pytest.raises(ValueError, match="not in the embedding table"):
+        topic.window_vector(["museums", "louvre"], topic.embedding_table())
+
+
+def _loss_flat(params, x, xc, delta=1.0):
+    def s_of(v):
+        z = params["W"] @ v + params["b"]
+        return params["U"] @ (1 / (1 + np.exp(-z)))
+    return max(delta + s_of(xc) - s_of(x), 0.0)
+
+
+def test_backward_against_differences_with_both_windows():
+    params, table, x, xc, g = topic.worked_example()
+    assert g["J"] > 0.1  # away from the kink
+    h = 1e-6
+    for key in ("W", "b", "U"):
+        for idx in list(np.ndindex(params[key].shape))[:12]:
+            p_hi = {q: np.array(v, copy=True) if q in "WbU" else v for q, v in params.items()}
+            p_lo = {q: np.array(v, copy=True) if q in "WbU" else v for q, v in params.items()}
+            p_hi[key][idx] += h
+            p_lo[key][idx] -= h
+            num = (_loss_flat(p_hi, x, xc) - _loss_flat(p_lo, x, xc)) / (2 * h)
+            assert close(g["d" + key][idx], num, rtol=1e-6, atol=1e-9), (key, idx)
+    for name, vec in (("dx", x), ("dx_c", xc)):
+        for q in range(0, 20, 3):
+            e = np.zeros(20)
+            e[q] = h
+            args_hi = (x + e, xc) if name == "dx" else (x, xc + e)
+            args_lo = (x - e, xc) if name == "dx" else (x, xc - e)
+            num = (_loss_flat(params, *args_hi) - _loss_flat(params, *args_lo)) / (2 * h)
+            assert close(g[name][q], num, rtol=1e-6, atol=1e-9)
+
+
+def test_shared_words_get_both_contributions():
+    params, table, x, xc, g = topic.worked_example()
+    emb = topic.embedding_gradient(g, table)
+    # "paris" is word 3 of the true window and word 5 of the corrupt one
+    assert np.allclose(emb["paris"], g["dx"][8:12] + g["dx_c"][16:20])
+    assert np.allclose(emb["not"], g["dx_c"][0:4]) and np.allclose(emb["amazing"], g["dx"][16:20])
+
+
+def test_flat_branch_and_kink():
+    params = topic.init_params(2, 1, 3)
+    x, xc = np.array([1.0, 0.0]), np.array([0.0, 1.0])
+    s, sc = topic.score(params, x)["s"], topic.score(params, xc)["s"]
+    g = topic.backward(params, x, xc, delta=sc - s - 5.0)  # J < 0 branch: all zero
+    assert g["J"] == 0 and not np.any(g["dW"]) and not np.any(g["dx"])
+    with pytest.raises(ValueError, match="kink"):
+        topic.backward(params, x, xc, delta=s - sc)
+
+
+def test_numeric_tables_pass():
+    assert all(t.passed for t in topic.numeric_checks())
