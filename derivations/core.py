@@ -223,6 +223,18 @@ def text(expr) -> str:
     return _Text().doprint(expr)
 
 
+#: A step whose visible LaTeX is longer than this gets its reason on a line of its own.
+WIDE_STEP = 55
+
+
+def _visible(tex: str) -> str:
+    """Roughly the characters a reader sees in ``tex`` (commands, braces and scripts dropped)."""
+    import re
+
+    tex = re.sub(r"\\(left|right|frac|partial|text|sum|limits|mathrm|hat|qquad|quad|small)\b", "", tex)
+    return re.sub(r"[{}\\^_ ]|\\[A-Za-z]+", "", tex)
+
+
 def _reason_latex(why: str) -> str:
     r"""Turn a reason with ``$…$`` math segments into LaTeX: text in ``\text{}``, math as is."""
     parts = why.split("$")
@@ -625,7 +637,12 @@ class Derivation:
                 why += r"\text{; using }" + r",\ ".join(c.latex() for c in st.given)
             if checks[k - 1].method == "numeric":
                 why += r"\ \text{[verified numerically: %d points, %d digits]}" % (NUMERIC_POINTS, NUMERIC_DIGITS)
-            rhs = f"&= {latex(st.expr)} \\qquad {{\\small \\left(\\,{why}\\,\\right)}}"
+            body, note = latex(st.expr), f"{{\\small \\left(\\,{why}\\,\\right)}}"
+            # a long step gets its reason on the next line, so pages need no sideways scrolling
+            if len(_visible(body)) + len(_visible(why)) > WIDE_STEP:
+                rhs = f"&= {body} \\\\[-2pt]\n& \\qquad {note}"
+            else:
+                rhs = f"&= {body} \\qquad {note}"
             if k == 1 and self.lhs is None:
                 lines.append(first + " " + rhs)
             else:
