@@ -5,7 +5,7 @@
 >>> load("no_such_topic")
 Traceback (most recent call last):
 ...
-derivations.registry.UnknownTopic: unknown topic 'no_such_topic'; valid topics: softmax_ce, sigmoid_neuron, window_scorer, backprop_421
+derivations.registry.UnknownTopic: unknown topic 'no_such_topic'; valid topics: softmax_ce, sigmoid_neuron, window_scorer, backprop_421, lstm_gates, joint_tagging
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ TOPICS = (
     "sigmoid_neuron",
     "window_scorer",
     "backprop_421",
+    "lstm_gates",
+    "joint_tagging",
 )
 
 

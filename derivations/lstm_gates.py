@@ -1,0 +1,595 @@
+r"""The LSTM block with peepholes: every local derivative, the one-step backward rule and BPTT.
+
+Notation (column vectors; :math:`H` hidden units, :math:`D` inputs, unit index :math:`k`):
+
+- :math:`x_t \in \mathbb{R}^D` the input, :math:`h_t \in \mathbb{R}^H` the hidden state (block
+  output), :math:`c_t \in \mathbb{R}^H` the cell state; ``h_prev``, ``c_prev`` are
+  :math:`h_{t-1}, c_{t-1}`;
+- :math:`\sigma(u) = 1/(1 + e^{-u})` the logistic sigmoid (the seed writes it :math:`\delta`);
+- :math:`W_{x\cdot} \in \mathbb{R}^{H\times D}`, :math:`W_{h\cdot} \in \mathbb{R}^{H\times H}`,
+  :math:`b_\cdot \in \mathbb{R}^H` for each of the gates :math:`i, f, o` and the block input
+  (subscript :math:`c`, as in the seed);
+- the peepholes :math:`W_{ci}, W_{cf}, W_{co}` are **diagonal** :math:`H\times H` matrices (the
+  usual choice, after Graves): unit :math:`k` of a gate sees only cell :math:`k`. The code stores
+  their diagonals as vectors ``wci``, ``wcf``, ``wco``; :math:`W_{c\cdot,k}` is entry :math:`k`;
+- :math:`a^i_t, a^f_t, a^z_t, a^o_t` the pre-activations (what is inside σ or tanh).
+
+Equations (seed, section 3, after Zheng et al. 2017):
+
+.. math::
+
+   i_t &= \sigma(W_{xi} x_t + W_{hi} h_{t-1} + W_{ci} c_{t-1} + b_i) \\
+   f_t &= \sigma(W_{xf} x_t + W_{hf} h_{t-1} + W_{cf} c_{t-1} + b_f) \\
+   z_t &= \tanh(W_{xc} x_t + W_{hc} h_{t-1} + b_c) \\
+   c_t &= f_t \odot c_{t-1} + i_t \odot z_t \\
+   o_t &= \sigma(W_{xo} x_t + W_{ho} h_{t-1} + W_{co} c_t + b_o) \\
+   h_t &= o_t \odot \tanh(c_t)
+
+Note that the output gate peeks at the *new* cell state :math:`c_t`, so :math:`\partial h_t /
+\partial c_t` has two paths. With :math:`W_{ci} = W_{cf} = W_{co} = 0` the block is the standard
+LSTM without peepholes.
+
+Examples
+--------
+>>> import numpy as np
+>>> p = init_params(hidden=3, inputs=2, rng=np.random.default_rng(0))
+>>> xs = np.random.default_rng(1).normal(size=(4, 2, 1))      # T = 4 steps, batch of 1
+>>> hs, cache = forward(p, xs)
+>>> hs.shape
+(4, 3, 1)
+>>> grads, dxs, dh0, dc0 = backward(p, cache, np.ones_like(hs))
+>>> sorted(grads) == sorted(p)
+True
+>>> forward(p, np.zeros((4, 5, 1)))
+Traceback (most recent call last):
+...
+ValueError: inputs xs have shape (4, 5, 1); expected (T, 2, batch) for a block with 2 inputs
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import sympy as sp
+
+from .core import Condition, Derivation, Result, evaluate, indexed, sym
+from .oracles import CheckTable, crosscheck
+
+TITLE = "LSTM with peepholes: local derivatives, backward rule and BPTT"
+
+GATES = ("i", "f", "c", "o")  # the block input z uses the seed's subscript c for its weights
+
+
+class sigma(sp.Function):
+    r"""The logistic sigmoid :math:`\sigma(u) = 1/(1+e^{-u})`; its derivative rule
+    :math:`\sigma' = \sigma(1-\sigma)` is proved in :func:`activation_derivation`.
+
+    >>> u = sp.Symbol("u")
+    >>> sigma(u).diff(u)
+    (1 - sigma(u))*sigma(u)
+    """
+
+    def fdiff(self, argindex=1):
+        return sigma(self.args[0]) * (1 - sigma(self.args[0]))
+
+    def _eval_rewrite_as_exp(self, u, **kwargs):
+        return 1 / (1 + sp.exp(-u))
+
+    def _eval_evalf(self, prec):
+        return (1 / (1 + sp.exp(-self.args[0])))._eval_evalf(prec)
+
+
+def explicit(expr):
+    r"""Replace σ(u) by (1 + tanh(u/2))/2, which equals 1/(1 + e^{−u}) (eq. lstm-gates-activation):
+    published results hold no special functions, and their derivatives stay polynomial in tanh."""
+    return expr.replace(sigma, lambda u: (1 + sp.tanh(u / 2)) / 2)
+
+
+# ---- symbols (each made in one place) -----------------------------------------------------
+H = sym("H", integer=True, positive=True)
+D = sym("D", integer=True, positive=True)
+k, j, m = (sym(s, integer=True, positive=True) for s in "kjm")
+
+x = indexed("x", "x", real=True)
+h_prev = indexed("h_prev", "h_{t-1}", real=True)
+c_prev = indexed("c_prev", "c_{t-1}", real=True)
+W_x = {g: indexed(f"W_x{g}", f"W_{{x{g}}}", real=True) for g in GATES}
+W_h = {g: indexed(f"W_h{g}", f"W_{{h{g}}}", real=True) for g in GATES}
+b = {g: indexed(f"b_{g}", f"b_{{{g}}}", real=True) for g in GATES}
+W_c = {g: indexed(f"W_c{g}", f"W_{{c{g}}}", real=True) for g in ("i", "f", "o")}  # diagonals
+i_t, f_t, z_t, o_t, c_t, h_t = (indexed(nm, tex, real=True) for nm, tex in
+                                (("i_t", "i"), ("f_t", "f"), ("z_t", "z"), ("o_t", "o"),
+                                 ("c_t", "c"), ("h_t", "h")))
+
+
+def _lin(g):
+    """W_xg x + W_hg h_{t−1} + b_g, row k."""
+    return (sp.Sum(W_x[g][k, m] * x[m], (m, 1, D)) + sp.Sum(W_h[g][k, m] * h_prev[m], (m, 1, H))
+            + b[g][k])
+
+
+#: The block, one unit k at a time (the seed's equations with diagonal peepholes).
+DEFINITIONS = {
+    i_t: sp.Lambda(k, sigma(_lin("i") + W_c["i"][k] * c_prev[k])),
+    f_t: sp.Lambda(k, sigma(_lin("f") + W_c["f"][k] * c_prev[k])),
+    z_t: sp.Lambda(k, sp.tanh(_lin("c"))),
+    c_t: sp.Lambda(k, f_t[k] * c_prev[k] + i_t[k] * z_t[k]),
+    o_t: sp.Lambda(k, sigma(_lin("o") + W_c["o"][k] * c_t[k])),
+    h_t: sp.Lambda(k, o_t[k] * sp.tanh(c_t[k])),
+}
+
+#: Where the steps are checked. Every unit is interchangeable with every other one under a
+#: relabelling, so one diagonal (k = j) and one off-diagonal (k ≠ j) pair cover all cases; the
+#: symbolic sizes keep the check cheap (the numeric BPTT checks run at H = 16).
+INSTANCES = [{H: 2, D: 1, k: 2, j: 1}]
+INSTANCES_K = [{H: 2, D: 1, k: 2}]
+
+#: No peepholes: the standard LSTM.
+NO_PEEPHOLES = Condition(sym("W_ci = W_cf = W_co = 0", r"W_{ci} = W_{cf} = W_{co} = 0"),
+                         (sp.Eq(W_c["i"][k], 0), sp.Eq(W_c["f"][k], 0), sp.Eq(W_c["o"][k], 0)))
+
+
+def _mul(*args):
+    return sp.Mul(*args, evaluate=False)
+
+
+# ---- derivations --------------------------------------------------------------------------
+
+
+u = sym("u", real=True)
+s_u = sym("s_u", r"\sigma(u)", real=True)
+
+
+@functools.cache
+def activation_derivation() -> Derivation:
+    r"""σ' = σ(1 − σ) and tanh' = 1 − tanh².
+
+    The gates are i = σ(a^i), f = σ(a^f), o = σ(a^o), z = tanh(a^z), so ∂i/∂a^i = i(1 − i), …,
+    ∂z/∂a^z = 1 − z².
+    """
+    start = sp.ImmutableMatrix([sp.Derivative(s_u, u), sp.Derivative(sp.tanh(u), u)])
+    d = Derivation("lstm_gate_derivatives", "The gate nonlinearities against their argument", start,
+                   definitions={s_u: 1 / (1 + sp.exp(-u))}, label="lstm-gates-activation")
+    d.step(sp.ImmutableMatrix([sp.exp(-u) / (1 + sp.exp(-u)) ** 2,
+                               sp.Derivative(sp.sinh(u) / sp.cosh(u), u)]),
+           r"$\sigma(u) = 1/(1+e^{-u})$, chain rule; $\tanh = \sinh/\cosh$")
+    d.step(sp.ImmutableMatrix([_mul(1 / (1 + sp.exp(-u)), sp.exp(-u) / (1 + sp.exp(-u))),
+                               1 - sp.sinh(u) ** 2 / sp.cosh(u) ** 2]),
+           r"split the square; quotient rule, $\sinh' = \cosh$, $\cosh' = \sinh$")
+    d.step(sp.ImmutableMatrix([s_u * (1 - s_u), 1 - sp.tanh(u) ** 2]),
+           r"$e^{-u}/(1+e^{-u}) = 1 - \sigma(u)$")
+    return d
+
+
+@functools.cache
+def dh_dc_derivation() -> Derivation:
+    r"""∂h_k/∂c_k: through tanh(c) and through the output gate's peephole on c_t."""
+    d = Derivation("lstm_dh_dc", r"The block output against the new cell state",
+                   sp.Derivative(h_t[k], c_t[k]), definitions=DEFINITIONS, instances=INSTANCES_K,
+                   label="lstm-gates-dh-dc")
+    d.step(sp.Derivative(o_t[k] * sp.tanh(c_t[k]), c_t[k]), r"definition of $h_t$")
+    d.step(sp.Derivative(o_t[k], c_t[k]) * sp.tanh(c_t[k]) + o_t[k] * (1 - sp.tanh(c_t[k]) ** 2),
+           r"product rule; $\tanh' = 1 - \tanh^2$")
+    d.step(o_t[k] * (1 - o_t[k]) * W_c["o"][k] * sp.tanh(c_t[k]) + o_t[k] * (1 - sp.tanh(c_t[k]) ** 2),
+           r"$\sigma' = \sigma(1-\sigma)$; $\partial a^o_k/\partial c_k = W_{co,k}$ (peephole)")
+    return d
+
+
+#: ∂c_k/∂c_{t−1,k}, the cell's own carousel plus the two peephole paths.
+DC_DCPREV = (f_t[k] + c_prev[k] * f_t[k] * (1 - f_t[k]) * W_c["f"][k]
+             + z_t[k] * i_t[k] * (1 - i_t[k]) * W_c["i"][k])
+
+
+@functools.cache
+def dc_dcprev_derivation() -> Derivation:
+    r"""∂c_k/∂c_{t−1,j} = δ_kj (f_k + peephole paths): the Jacobian is diagonal."""
+    d = Derivation("lstm_dc_dcprev", "The new cell state against the previous one",
+                   sp.Derivative(c_t[k], c_prev[j]), definitions=DEFINITIONS, instances=INSTANCES
+                   + [{H: 2, D: 1, k: 1, j: 1}], label="lstm-gates-dc-dcprev")
+    d.step(sp.Derivative(f_t[k] * c_prev[k] + i_t[k] * z_t[k], c_prev[j]), r"definition of $c_t$")
+    d.step(sp.KroneckerDelta(k, j) * f_t[k] + c_prev[k] * sp.Derivative(f_t[k], c_prev[j])
+           + z_t[k] * sp.Derivative(i_t[k], c_prev[j]),
+           r"product rule; $z_t$ does not see $c_{t-1}$")
+    d.step(sp.KroneckerDelta(k, j) * DC_DCPREV,
+           r"$\sigma' = \sigma(1-\sigma)$; diagonal peepholes: $\partial a^f_k/\partial c_{t-1,j} = "
+           r"\delta_{kj} W_{cf,k}$")
+    return d
+
+
+#: ∂c_k/∂h_{t−1,j}: through f, i and z.
+DC_DHPREV = (c_prev[k] * f_t[k] * (1 - f_t[k]) * W_h["f"][k, j]
+             + z_t[k] * i_t[k] * (1 - i_t[k]) * W_h["i"][k, j]
+             + i_t[k] * (1 - z_t[k] ** 2) * W_h["c"][k, j])
+
+
+@functools.cache
+def dc_dhprev_derivation() -> Derivation:
+    d = Derivation("lstm_dc_dhprev", "The new cell state against the previous hidden state",
+                   sp.Derivative(c_t[k], h_prev[j]), definitions=DEFINITIONS, instances=INSTANCES,
+                   label="lstm-gates-dc-dhprev")
+    d.step(c_prev[k] * sp.Derivative(f_t[k], h_prev[j]) + z_t[k] * sp.Derivative(i_t[k], h_prev[j])
+           + i_t[k] * sp.Derivative(z_t[k], h_prev[j]),
+           r"definition of $c_t$; product rule")
+    d.step(DC_DHPREV, r"$\sigma' = \sigma(1-\sigma)$, $\tanh' = 1-\tanh^2$; "
+                      r"$\partial a^f_k/\partial h_{t-1,j} = W_{hf,kj}$, …")
+    return d
+
+
+@functools.cache
+def dh_dhprev_derivation() -> Derivation:
+    d = Derivation("lstm_dh_dhprev", "The block output against the previous hidden state",
+                   sp.Derivative(h_t[k], h_prev[j]), definitions=DEFINITIONS, instances=INSTANCES,
+                   label="lstm-gates-dh-dhprev")
+    dc = sp.Derivative(c_t[k], h_prev[j])
+    d.step(o_t[k] * (1 - o_t[k]) * (W_h["o"][k, j] + W_c["o"][k] * dc) * sp.tanh(c_t[k])
+           + o_t[k] * (1 - sp.tanh(c_t[k]) ** 2) * dc,
+           r"$h = o \tanh c$; $h_{t-1}$ reaches $o$ directly and through the peephole on $c_t$")
+    d.step(o_t[k] * (1 - o_t[k]) * (W_h["o"][k, j] + W_c["o"][k] * DC_DHPREV) * sp.tanh(c_t[k])
+           + o_t[k] * (1 - sp.tanh(c_t[k]) ** 2) * DC_DHPREV, "eq. (lstm-gates-dc-dhprev)")
+    return d
+
+
+@functools.cache
+def dc_dparams_derivation() -> Derivation:
+    r"""∂c_k/∂(every weight family of i, f and the block input)."""
+    fam = [("i", i_t[k] * (1 - i_t[k]) * z_t[k]), ("f", f_t[k] * (1 - f_t[k]) * c_prev[k]),
+           ("c", i_t[k] * (1 - z_t[k] ** 2))]
+    start, end = [], []
+    for g, delta in fam:
+        wrts = [(W_x[g][k, m], x[m]), (W_h[g][k, j], h_prev[j]), (b[g][k], 1)]
+        if g != "c":
+            wrts.insert(2, (W_c[g][k], c_prev[k]))
+        for w, inp in wrts:
+            start.append(sp.Derivative(c_t[k], w))
+            end.append(_mul(delta, inp) if inp != 1 else delta)
+    inst = [{**q, m: q[D]} for q in INSTANCES]
+    d = Derivation("lstm_dc_dparams", "The cell state against the weights of i, f and z",
+                   sp.ImmutableMatrix(start), definitions=DEFINITIONS, instances=inst,
+                   label="lstm-gates-dc-dparams")
+    d.step(sp.ImmutableMatrix(end), r"chain rule through $a^i, a^f, a^z$: (local gate derivative)"
+                                    r" $\times$ (what the weight multiplies)")
+    return d
+
+
+@functools.cache
+def dh_dparams_derivation() -> Derivation:
+    r"""∂h_k/∂(the output gate's weights); c_t does not depend on them."""
+    delta = o_t[k] * (1 - o_t[k]) * sp.tanh(c_t[k])
+    wrts = [(W_x["o"][k, m], x[m]), (W_h["o"][k, j], h_prev[j]), (W_c["o"][k], c_t[k]), (b["o"][k], 1)]
+    inst = [{**q, m: q[D]} for q in INSTANCES]
+    d = Derivation("lstm_dh_dparams", "The block output against the output gate's weights",
+                   sp.ImmutableMatrix([sp.Derivative(h_t[k], w) for w, _ in wrts]),
+                   definitions=DEFINITIONS, instances=inst, label="lstm-gates-dh-dparams")
+    d.step(sp.ImmutableMatrix([_mul(delta, inp) if inp != 1 else delta for _, inp in wrts]),
+           r"$h = o\tanh c$, $\sigma' = \sigma(1-\sigma)$; $c_t$ does not depend on $W_{\cdot o}$")
+    return d
+
+
+@functools.cache
+def standard_lstm_derivation() -> Derivation:
+    r"""Without peepholes the cell's self-derivative is the forget gate alone."""
+    d = Derivation("lstm_no_peepholes", "The carousel without peepholes",
+                   sp.Derivative(c_t[k], c_prev[k]), definitions=DEFINITIONS, instances=INSTANCES_K,
+                   label="lstm-gates-standard")
+    d.step(DC_DCPREV, "eq. (lstm-gates-dc-dcprev) at $j = k$")
+    d.step(f_t[k], "no peepholes", given=[NO_PEEPHOLES])
+    return d
+
+
+def derivations() -> list[Derivation]:
+    """Every derivation of this topic, in reading order."""
+    return [activation_derivation(), dh_dc_derivation(), dc_dcprev_derivation(),
+            standard_lstm_derivation(), dc_dhprev_derivation(), dh_dhprev_derivation(),
+            dc_dparams_derivation(), dh_dparams_derivation()]
+
+
+# ---- the numeric block (column vectors, batch as columns) ----------------------------------
+
+PARAM_NAMES = tuple(f"W{s}{g}" for g in GATES for s in ("x", "h")) + ("wci", "wcf", "wco") \
+    + tuple(f"b{g}" for g in GATES)
+
+
+def _shapes(hidden: int, inputs: int) -> dict:
+    out = {}
+    for g in GATES:
+        out[f"Wx{g}"] = (hidden, inputs)
+        out[f"Wh{g}"] = (hidden, hidden)
+        out[f"b{g}"] = (hidden,)
+    for g in ("i", "f", "o"):
+        out[f"wc{g}"] = (hidden,)
+    return out
+
+
+def init_params(hidden: int, inputs: int, rng=None, scale: float = 0.5, peepholes: bool = True) -> dict:
+    """Random parameters (normal, ``scale``/√fan-in); ``peepholes=False`` gives a standard LSTM."""
+    if hidden < 1 or inputs < 1:
+        raise ValueError(f"hidden and inputs must be positive, got hidden={hidden}, inputs={inputs}")
+    rng = np.random.default_rng(0) if rng is None else rng
+    p = {}
+    for name, shape in _shapes(hidden, inputs).items():
+        fan = shape[1] if len(shape) == 2 else 1
+        p[name] = rng.normal(size=shape) * scale / np.sqrt(fan)
+    if not peepholes:
+        for g in ("i", "f", "o"):
+            p[f"wc{g}"] = np.zeros(hidden)
+    return p
+
+
+def _check(p: dict, xs) -> tuple[int, int]:
+    missing = set(PARAM_NAMES) - set(p)
+    if missing:
+        raise ValueError(f"parameters missing: {', '.join(sorted(missing))}")
+    hidden, inputs = np.shape(p["Wxi"])
+    for name, shape in _shapes(hidden, inputs).items():
+        if np.shape(p[name]) != shape:
+            raise ValueError(f"parameter {name} has shape {np.shape(p[name])}; expected {shape}")
+    if np.ndim(xs) != 3 or np.shape(xs)[1] != inputs:
+        raise ValueError(f"inputs xs have shape {np.shape(xs)}; expected (T, {inputs}, batch) "
+                         f"for a block with {inputs} inputs")
+    return hidden, inputs
+
+
+def _sig(a):
+    if a.dtype == object:
+        return np.frompyfunc(sigma, 1, 1)(a)
+    return 0.5 * (1.0 + np.tanh(0.5 * a))  # = 1/(1+e^{-a}), without overflow
+
+
+def _tanh(a):
+    return np.frompyfunc(sp.tanh, 1, 1)(a) if a.dtype == object else np.tanh(a)
+
+
+def _col(v):
+    return np.asarray(v)[:, None]
+
+
+def forward(p: dict, xs, h0=None, c0=None):
+    r"""Run the block over ``xs`` (shape ``(T, D, batch)``); return ``hs`` (``(T, H, batch)``) and a
+    cache for :func:`backward`. Works on float arrays and on object arrays of SymPy expressions."""
+    hidden, _ = _check(p, xs)
+    xs = np.asarray(xs)
+    batch = xs.shape[2]
+    h = np.zeros((hidden, batch)) if h0 is None else np.asarray(h0)
+    c = np.zeros((hidden, batch)) if c0 is None else np.asarray(c0)
+    if h.shape != (hidden, batch) or c.shape != (hidden, batch):
+        raise ValueError(f"h0/c0 have shapes {h.shape}/{c.shape}; expected ({hidden}, {batch})")
+    Wx = np.concatenate([p[f"Wx{g}"] for g in GATES])            # (4H, D): all input weights
+    Wh = np.concatenate([p[f"Wh{g}"] for g in GATES])            # (4H, H)
+    bias = _col(np.concatenate([p[f"b{g}"] for g in GATES]))
+    wci, wcf, wco = _col(p["wci"]), _col(p["wcf"]), _col(p["wco"])
+    if xs.dtype == object:
+        X = np.array([Wx @ xt for xt in xs])
+    else:                                                         # all steps in one matmul
+        X = np.tensordot(Wx, xs, axes=([1], [1])).transpose(1, 0, 2)
+    steps, hs = [], []
+    for t in range(xs.shape[0]):
+        a = X[t] + Wh @ h + bias                                  # pre-activations, stacked
+        ai, af, az, ao = a[:hidden], a[hidden:2 * hidden], a[2 * hidden:3 * hidden], a[3 * hidden:]
+        i = _sig(ai + wci * c)                                    # i_t = σ(… + W_ci c_{t−1})
+        f = _sig(af + wcf * c)                                    # f_t = σ(… + W_cf c_{t−1})
+        z = _tanh(az)                                             # z_t = tanh(…)
+        c_new = f * c + i * z                                     # c_t = f ⊙ c_{t−1} + i ⊙ z
+        o = _sig(ao + wco * c_new)                                # o_t = σ(… + W_co c_t)
+        tc = _tanh(c_new)
+        h_new = o * tc                                            # h_t = o ⊙ tanh(c_t)
+        steps.append((i, f, z, o, c, c_new, tc, h))
+        h, c = h_new, c_new
+        hs.append(h)
+    return np.array(hs), {"p": p, "xs": xs, "steps": steps}
+
+
+def step_backward(p: dict, s, dh, dc, Wh=None):
+    r"""One step back: from ∂J/∂h_t (``dh``) and ∂J/∂c_t through later steps (``dc``) to
+    ∂J/∂h_{t−1}, ∂J/∂c_{t−1}, ∂J/∂x_t and the pre-activation errors δ of the four gates."""
+    i, f, z, o, c_prev_, c, tc, h_prev_ = s
+    wci, wcf, wco = _col(p["wci"]), _col(p["wcf"]), _col(p["wco"])
+    delta_o = dh * tc * o * (1 - o)                          # ∂h/∂a^o = tanh(c) σ'(a^o)
+    dc = dc + dh * o * (1 - tc * tc) + delta_o * wco         # eq. lstm-gates-dh-dc
+    delta_i = dc * z * i * (1 - i)                           # ∂c/∂a^i = z σ'(a^i)
+    delta_f = dc * c_prev_ * f * (1 - f)                     # ∂c/∂a^f = c_{t−1} σ'(a^f)
+    delta_z = dc * i * (1 - z * z)                           # ∂c/∂a^z = i (1 − z²)
+    dc_prev = dc * f + delta_i * wci + delta_f * wcf         # eq. lstm-gates-dc-dcprev
+    delta = np.concatenate([delta_i, delta_f, delta_z, delta_o])
+    Wh = np.concatenate([p[f"Wh{g}"] for g in GATES]) if Wh is None else Wh
+    dh_prev = Wh.T @ delta                                   # eqs. lstm-gates-dc-dhprev, -dh-dhprev
+    return dh_prev, dc_prev, delta, dc
+
+
+def backward(p: dict, cache: dict, dhs, dh_last=None, dc_last=None):
+    r"""Backpropagation through time.
+
+    ``dhs[t]`` is ∂J/∂h_t from the loss at step t (shape ``(T, H, batch)``); ``dh_last``,
+    ``dc_last`` optional gradients arriving at h_T, c_T from beyond the sequence. Returns the
+    parameter gradients (same keys as ``p``), ∂J/∂x_t for every t, ∂J/∂h_0 and ∂J/∂c_0.
+    """
+    xs, steps = cache["xs"], cache["steps"]
+    hidden = np.shape(p["Wxi"])[0]
+    dhs = np.asarray(dhs)
+    if dhs.shape != (len(steps), hidden, xs.shape[2]):
+        raise ValueError(f"dhs has shape {dhs.shape}; expected {(len(steps), hidden, xs.shape[2])}")
+    dh = np.zeros_like(dhs[0]) if dh_last is None else np.asarray(dh_last)
+    dc = np.zeros_like(dhs[0]) if dc_last is None else np.asarray(dc_last)
+    deltas = [None] * len(steps)
+    g_wc = {g: 0 for g in ("i", "f", "o")}
+    Wh = np.concatenate([p[f"Wh{g}"] for g in GATES])
+    for t in reversed(range(len(steps))):
+        dh, dc, deltas[t], dc_total = step_backward(p, steps[t], dh + dhs[t], dc, Wh)
+        c_prev_, c_new = steps[t][4], steps[t][5]
+        g_wc["i"] = g_wc["i"] + (deltas[t][:hidden] * c_prev_).sum(axis=1)
+        g_wc["f"] = g_wc["f"] + (deltas[t][hidden:2 * hidden] * c_prev_).sum(axis=1)
+        g_wc["o"] = g_wc["o"] + (deltas[t][3 * hidden:] * c_new).sum(axis=1)
+    delta = np.array(deltas)                                  # (T, 4H, batch)
+    h_prevs = np.array([s[7] for s in steps])                 # (T, H, batch)
+    if delta.dtype == object:
+        dWx = sum(d @ xt.T for d, xt in zip(delta, xs))
+        dWh = sum(d @ hp.T for d, hp in zip(delta, h_prevs))
+    else:                                                     # one matmul over all steps
+        dWx = np.tensordot(delta, xs, axes=([0, 2], [0, 2]))
+        dWh = np.tensordot(delta, h_prevs, axes=([0, 2], [0, 2]))
+    db = delta.sum(axis=(0, 2))
+    Wx = np.concatenate([p[f"Wx{g}"] for g in GATES])
+    dxs = np.array([Wx.T @ d for d in delta]) if delta.dtype == object else \
+        np.tensordot(Wx, delta, axes=([0], [1])).transpose(1, 0, 2)
+    grads = {}
+    for n, g in enumerate(GATES):
+        rows = slice(n * hidden, (n + 1) * hidden)
+        grads[f"Wx{g}"], grads[f"Wh{g}"], grads[f"b{g}"] = dWx[rows], dWh[rows], db[rows]
+    for g in ("i", "f", "o"):
+        grads[f"wc{g}"] = np.asarray(g_wc[g])
+    return grads, dxs, dh, dc
+
+
+# ---- an independent, straightforward model for autodiff (oracle and benchmark baseline) -----
+
+def autograd_loss(p: dict, xs, dhs):
+    """J = Σ_t ⟨dhs_t, h_t⟩ written plainly in ``autograd.numpy`` (no stacking, no cache)."""
+    import autograd.numpy as anp
+
+    sig = lambda u: 1 / (1 + anp.exp(-u))  # noqa: E731
+    hidden, batch = p["Wxi"].shape[0], xs.shape[2]
+    h = anp.zeros((hidden, batch))
+    c = anp.zeros((hidden, batch))
+    J = 0.0
+    for t in range(xs.shape[0]):
+        x_t = xs[t]
+        i = sig(p["Wxi"] @ x_t + p["Whi"] @ h + p["wci"][:, None] * c + p["bi"][:, None])
+        f = sig(p["Wxf"] @ x_t + p["Whf"] @ h + p["wcf"][:, None] * c + p["bf"][:, None])
+        z = anp.tanh(p["Wxc"] @ x_t + p["Whc"] @ h + p["bc"][:, None])
+        c = f * c + i * z
+        o = sig(p["Wxo"] @ x_t + p["Who"] @ h + p["wco"][:, None] * c + p["bo"][:, None])
+        h = o * anp.tanh(c)
+        J = J + anp.sum(dhs[t] * h)
+    return J
+
+
+# ---- published results: the local derivatives, element by element --------------------------
+
+
+def _flat(expr, inst):
+    """Plain symbols for the indexed leaves of ``expr`` (``W_hi[1, 2]`` → ``W_hi_12``), σ explicit."""
+    expr = explicit(expr)
+    names = {}
+    for leaf in expr.atoms(sp.Indexed):
+        names[leaf] = sp.Symbol(f"{leaf.base.label}_" + "".join(str(q) for q in leaf.indices), real=True)
+    return expr.xreplace(names), names
+
+
+#: Where the local derivatives are published: H = 2, D = 1, row k = 2, column j = 1.
+RESULT_INSTANCE = {H: 2, D: 1, k: 2, j: 1}
+
+
+@functools.cache
+def results() -> list[Result]:
+    r"""The local derivatives at H = 2, D = 1 (k = 2, j = 1), element by element, from the
+    derivations' last steps: ∂c_k/∂c_{t−1,k}, ∂c_k/∂h_{t−1,j}, ∂h_k/∂h_{t−1,j} and ∂h_k/∂W_{co,k}.
+
+    ``of`` is the block written out in plain symbols; σ(u) appears as (1 + tanh(u/2))/2.
+    """
+    inst = RESULT_INSTANCE
+    out = []
+    pairs = [(c_t[k], c_prev[k], dc_dcprev_derivation().result.xreplace({j: k}), r"c_{2}"),
+             (c_t[k], h_prev[j], dc_dhprev_derivation().result, r"c_{2}"),
+             (h_t[k], h_prev[j], dh_dhprev_derivation().result, r"h_{2}"),
+             (h_t[k], W_c["o"][k], dh_dparams_derivation().steps[-1].expr[2], r"h_{2}")]
+    for of, wrt, claim, name in pairs:
+        of_e = evaluate(of.xreplace(inst), DEFINITIONS, inst)
+        claim_e = evaluate(claim.xreplace(inst), DEFINITIONS, inst)
+        wrt_e = wrt.xreplace(inst)
+        of_f, names = _flat(of_e, inst)
+        claim_f, names2 = _flat(claim_e, inst)
+        out.append(Result(of_f, {**names, **names2}[wrt_e], claim_f, name=name))
+    return out
+
+
+# ---- numeric checks ----------------------------------------------------------------------------
+
+
+def bptt_check_table(hidden: int = 16, inputs: int = 4, steps: int = 10, batch: int = 2,
+                     seed: int = 0, rtol: float = 1e-7) -> CheckTable:
+    r"""NumPy BPTT against autograd (every entry) and central differences (random directions)."""
+    import autograd
+
+    rng = np.random.default_rng(seed)
+    p = init_params(hidden, inputs, rng)
+    xs = rng.normal(size=(steps, inputs, batch))
+    dhs = rng.normal(size=(steps, hidden, batch))
+    _, cache = forward(p, xs)
+    grads, *_ = backward(p, cache, dhs)
+    ag = autograd.grad(lambda q: autograd_loss(q, xs, dhs))(p)
+    err_ag = max(float(np.max(np.abs(grads[nm] - ag[nm]) / (1e-8 + np.abs(ag[nm])))) for nm in p)
+    # central differences of the forward pass along random directions (float64, h = 1e-5)
+    loss = lambda q: float(np.sum(dhs * forward(q, xs)[0]))  # noqa: E731
+    err_fd, eps = 0.0, 1e-5
+    for _ in range(3):
+        v = {nm: rng.normal(size=np.shape(p[nm])) for nm in p}
+        plus = {nm: p[nm] + eps * v[nm] for nm in p}
+        minus = {nm: p[nm] - eps * v[nm] for nm in p}
+        fd = (loss(plus) - loss(minus)) / (2 * eps)
+        an = sum(float(np.sum(grads[nm] * v[nm])) for nm in p)
+        err_fd = max(err_fd, abs(fd - an) / max(abs(fd), 1e-8))
+    t = CheckTable(f"BPTT in NumPy (H = {hidden}, D = {inputs}, T = {steps}, batch {batch}) "
+                   "against independent oracles", ["oracle", "compared", "max relative error", "tolerance"],
+                   note="Autograd differentiates a separate, plainly written forward pass "
+                        "(autograd_loss); central differences use h = 1e-5 along 3 random directions.")
+    n_par = sum(np.size(v) for v in p.values())
+    t.rows.append({"oracle": "reverse-mode autodiff (autograd)", "compared": f"all {n_par} entries",
+                   "max relative error": err_ag, "tolerance": f"{rtol:g} (relative, per entry)",
+                   "passed": err_ag <= rtol})
+    t.rows.append({"oracle": "central differences (float64)", "compared": "3 random directions",
+                   "max relative error": err_fd, "tolerance": "1e-6 (relative)",
+                   "passed": err_fd <= 1e-6})
+    return t
+
+
+@functools.cache
+def numeric_checks() -> list[CheckTable]:
+    """The published local derivatives against the oracles, and BPTT at H = 16, T = 10."""
+    return [crosscheck(results(), points=2, seed=0,
+                       title="Local derivatives (H = 2, D = 1) against independent oracles"),
+            bptt_check_table()]
+
+
+# ---- the constant error carousel ----------------------------------------------------------------
+
+
+def carousel_curves(hidden: int = 16, steps: int = 60, seed: int = 0, forget_bias: float = 3.0,
+                    rnn_scale: float = 1.0):
+    r"""‖∂c_T/∂c_t‖₂ of the LSTM and ‖∂h_T/∂h_t‖₂ of a simple tanh RNN against the lag T − t.
+
+    Both Jacobians are products of the one-step Jacobians derived above: for the LSTM the full
+    state Jacobian ∂(h_t, c_t)/∂(h_{t−1}, c_{t−1}); for the RNN h_t = tanh(W h_{t−1} + U x_t),
+    diag(1 − h_t²) W. Returns ``(lags, lstm_norms, rnn_norms)``.
+    """
+    rng = np.random.default_rng(seed)
+    p = init_params(hidden, 1, rng)
+    p["bf"] = p["bf"] + forget_bias
+    xs = rng.normal(size=(steps, 1, 1))
+    _, cache = forward(p, xs)
+    jac = []
+    for s in cache["steps"]:
+        i, f, z, o, cp, c, tc, hp = (v[:, 0] for v in s)
+        di, df, dz = i * (1 - i), f * (1 - f), 1 - z * z
+        dc_dh = (df * cp)[:, None] * p["Whf"] + (di * z)[:, None] * p["Whi"] + (dz * i)[:, None] * p["Whc"]
+        dc_dc = np.diag(f + df * cp * p["wcf"] + di * z * p["wci"])
+        do = o * (1 - o)
+        dh_dc = np.diag(o * (1 - tc * tc) + do * tc * p["wco"])
+        dh_dh = (do * tc)[:, None] * p["Who"] + dh_dc @ dc_dh
+        dh_dcp = dh_dc @ dc_dc
+        jac.append(np.block([[dh_dh, dh_dcp], [dc_dh, dc_dc]]))
+    w = rng.normal(size=(hidden, hidden)) * rnn_scale / np.sqrt(hidden)
+    u = rng.normal(size=(hidden, 1))
+    h = np.zeros(hidden)
+    rnn_jac = []
+    for t in range(steps):
+        h = np.tanh(w @ h + u @ xs[t, :, 0])
+        rnn_jac.append((1 - h * h)[:, None] * w)
+    lags = np.arange(1, steps)
+    lstm_n, rnn_n = [], []
+    prod, rprod = np.eye(2 * hidden), np.eye(hidden)
+    for lag in lags:
+        prod = prod @ jac[steps - lag]           # ∂(h_T,c_T)/∂(h_{T−lag}, c_{T−lag})
+        rprod = rprod @ rnn_jac[steps - lag]
+        lstm_n.append(np.linalg.norm(prod[hidden:, hidden:], 2))
+        rnn_n.append(np.linalg.norm(rprod, 2))
+    return lags, np.array(lstm_n), np.array(rnn_n)

@@ -1,0 +1,221 @@
+"""lstm_gates: every step symbolically; the backward code against a forward pass written here."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import sympy as sp
+
+from derivations import lstm_gates as topic
+from derivations.core import Derivation, StepError, evaluate
+from reference import close, mp_partial
+
+GATES = ("i", "f", "c", "o")
+
+
+@pytest.mark.parametrize("d", topic.derivations(), ids=lambda d: d.name)
+def test_every_step_holds(d):
+    checks = d.check()
+    assert len(checks) == len(d.steps) - 1 >= 1
+    assert all(c.method == "symbolic" for c in checks)
+
+
+def test_dh_dc_without_the_peephole_path_fails():
+    """The slip of forgetting that o_t peeks at c_t: ∂h/∂c = o(1 − tanh²c) alone is wrong,
+    and the oracles say so."""
+    from derivations.core import Result
+    from derivations.oracles import crosscheck
+
+    inst = topic.INSTANCES_K[0]
+    cs = sp.Symbol("c_t_2", real=True)
+    defs = {key: v for key, v in topic.DEFINITIONS.items() if key is not topic.c_t}  # c_t a leaf
+    of, _ = topic._flat(evaluate(topic.h_t[2], defs, inst).xreplace({topic.c_t[2]: cs}), inst)
+    o_expr = of / sp.tanh(cs)
+    wrong = o_expr * (1 - sp.tanh(cs) ** 2)
+    right = sp.diff(of, cs)
+    assert not crosscheck([Result(of, cs, wrong)], points=2).passed
+    assert crosscheck([Result(of, cs, right)], points=2).passed
+
+
+def test_sigmoid_sign_slip_is_caught():
+    d = Derivation("slip", "σ' with a sign slip", sp.Derivative(topic.s_u, topic.u),
+                   definitions={topic.s_u: 1 / (1 + sp.exp(-topic.u))})
+    d.step(topic.s_u * (1 + topic.s_u), "a slip")
+    with pytest.raises(StepError, match="a slip"):
+        d.check()
+
+
+def test_standard_lstm_needs_the_no_peephole_condition():
+    d = topic.standard_lstm_derivation()
+    assert d.steps[-1].given == (topic.NO_PEEPHOLES,)
+    inst = topic.INSTANCES_K[0]
+    before = evaluate(d.steps[-2].expr, topic.DEFINITIONS, inst)
+    after = evaluate(d.steps[-1].expr, topic.DEFINITIONS, inst)
+    assert sp.expand(before - after) != 0
+
+
+def test_sigma_forms_agree():
+    u = sp.Symbol("u", real=True)
+    assert sp.simplify((topic.sigma(u) - (1 + sp.tanh(u / 2)) / 2).rewrite(sp.exp)) == 0
+    assert sp.simplify((topic.explicit(topic.sigma(u)) - 1 / (1 + sp.exp(-u))).rewrite(sp.exp)) == 0
+    assert sp.simplify(sp.diff(1 / (1 + sp.exp(-u)), u) - sp.diff(topic.sigma(u), u).rewrite(sp.exp)) == 0
+
+
+# ---- an independent forward pass (written from the equations, no stacking) -----------------
+
+
+def ref_forward(p, xs, sig, tanh, h=None, c=None):
+    """h_t for every t, straight from the seed's equations, with diagonal peepholes."""
+    T, _, B = xs.shape
+    Hn = p["Wxi"].shape[0]
+    h = np.zeros((Hn, B)) if h is None else h
+    c = np.zeros((Hn, B)) if c is None else c
+    out = []
+    for t in range(T):
+        x = xs[t]
+        i = sig(p["Wxi"] @ x + p["Whi"] @ h + p["wci"][:, None] * c + p["bi"][:, None])
+        f = sig(p["Wxf"] @ x + p["Whf"] @ h + p["wcf"][:, None] * c + p["bf"][:, None])
+        z = tanh(p["Wxc"] @ x + p["Whc"] @ h + p["bc"][:, None])
+        c = f * c + i * z
+        o = sig(p["Wxo"] @ x + p["Who"] @ h + p["wco"][:, None] * c + p["bo"][:, None])
+        h = o * tanh(c)
+        out.append(h)
+    return np.array(out)
+
+
+def np_sig(a):
+    return 1.0 / (1.0 + np.exp(-a))
+
+
+def test_backward_code_element_by_element_H2_D2_T2():
+    """Every gradient entry of the NumPy BPTT (H = 2, D = 2, T = 2) against 40-digit central
+    differences of a loss built by the forward pass written in this file, in SymPy."""
+    import mpmath
+
+    Hn, Dn, T = 2, 2, 2
+    shapes = {**{f"Wx{g}": (Hn, Dn) for g in GATES}, **{f"Wh{g}": (Hn, Hn) for g in GATES},
+              **{f"b{g}": (Hn,) for g in GATES}, **{f"wc{g}": (Hn,) for g in "ifo"}}
+    ps = {name: np.array(sp.symbols(f"{name}_1:{int(np.prod(s)) + 1}", real=True), dtype=object).reshape(s)
+          for name, s in shapes.items()}
+    xs_s = np.array(sp.symbols(f"x1:{T * Dn + 1}", real=True), dtype=object).reshape(T, Dn, 1)
+    rng = np.random.default_rng(3)
+    dhs = rng.normal(size=(T, Hn, 1))
+    sig = np.frompyfunc(lambda a: 1 / (1 + sp.exp(-a)), 1, 1)
+    J = sum((dhs * ref_forward(ps, xs_s, sig, np.frompyfunc(sp.tanh, 1, 1))).ravel())
+    wrts = [w for name in shapes for w in np.ravel(ps[name])] + list(xs_s.ravel())
+    assert len(wrts) == 4 * (Hn * Dn + Hn * Hn + Hn) + 3 * Hn + T * Dn == 50
+    f = sp.lambdify(wrts, J, "mpmath")
+    vals = rng.normal(size=len(wrts))
+    p = {}
+    pos = 0
+    for name, s in shapes.items():
+        p[name] = vals[pos:pos + int(np.prod(s))].reshape(s)
+        pos += int(np.prod(s))
+    xs = vals[pos:].reshape(T, Dn, 1)
+    grads, dxs, _, _ = topic.backward(p, topic.forward(p, xs)[1], dhs)
+    code = np.concatenate([np.ravel(grads[name]) for name in shapes] + [dxs.ravel()])
+    with mpmath.workdps(40):
+        h = mpmath.mpf("1e-15")
+        base = [mpmath.mpf(v) for v in vals]
+        for n in range(len(wrts)):
+            hi, lo = list(base), list(base)
+            hi[n] += h
+            lo[n] -= h
+            want = float((f(*hi) - f(*lo)) / (2 * h))
+            assert close(code[n], want, rtol=1e-9, atol=1e-12), (str(wrts[n]), code[n], want)
+
+
+def test_backward_against_differences_of_own_forward_H16_T10():
+    rng = np.random.default_rng(7)
+    Hn, Dn, T, B = 16, 3, 10, 2
+    p = topic.init_params(Hn, Dn, rng)
+    xs = rng.normal(size=(T, Dn, B))
+    dhs = rng.normal(size=(T, Hn, B))
+    grads, dxs, dh0, dc0 = topic.backward(p, topic.forward(p, xs)[1], dhs)
+
+    def loss(q, xx=xs):
+        return float(np.sum(dhs * ref_forward(q, xx, np_sig, np.tanh)))
+
+    eps = 1e-6
+    for name in ("Whi", "wcf", "wco", "Wxc", "bo", "wci"):
+        flat = np.ravel(p[name])
+        for idx in rng.choice(flat.size, size=3, replace=False):
+            plus = {**p, name: p[name].copy()}
+            minus = {**p, name: p[name].copy()}
+            np.ravel(plus[name])[idx] += eps
+            np.ravel(minus[name])[idx] -= eps
+            fd = (loss(plus) - loss(minus)) / (2 * eps)
+            assert close(np.ravel(grads[name])[idx], fd, rtol=1e-6, atol=1e-8), name
+    xp, xm = xs.copy(), xs.copy()
+    xp[4, 1, 0] += eps
+    xm[4, 1, 0] -= eps
+    assert close(dxs[4, 1, 0], (loss(p, xp) - loss(p, xm)) / (2 * eps), rtol=1e-6, atol=1e-8)
+
+
+def test_no_peepholes_is_the_standard_lstm():
+    rng = np.random.default_rng(1)
+    p = topic.init_params(5, 3, rng, peepholes=False)
+    xs = rng.normal(size=(6, 3, 2))
+    h = np.zeros((5, 2))
+    c = np.zeros((5, 2))
+    std = []
+    for x in xs:  # the standard LSTM: no c in any gate
+        i = np_sig(p["Wxi"] @ x + p["Whi"] @ h + p["bi"][:, None])
+        f = np_sig(p["Wxf"] @ x + p["Whf"] @ h + p["bf"][:, None])
+        o = np_sig(p["Wxo"] @ x + p["Who"] @ h + p["bo"][:, None])
+        c = f * c + i * np.tanh(p["Wxc"] @ x + p["Whc"] @ h + p["bc"][:, None])
+        h = o * np.tanh(c)
+        std.append(h)
+    hs, cache = topic.forward(p, xs)
+    assert np.allclose(hs, std, atol=1e-14)
+    # and then ∂c_t/∂c_{t−1} is f_t exactly
+    f_t = cache["steps"][2][1]
+    grads, _, _, dc0 = topic.backward(p, topic.forward(p, xs[:1])[1], np.zeros((1, 5, 2)),
+                                      dc_last=np.ones((5, 2)))
+    f_1 = topic.forward(p, xs[:1])[1]["steps"][0][1]
+    assert np.allclose(dc0, f_1) and f_t.shape == (5, 2)
+
+
+def test_results_against_mp_differences():
+    rng = np.random.default_rng(11)
+    for r in topic.results():
+        syms = sorted(r.of.free_symbols | r.expr.free_symbols, key=str)
+        point = {s: rng.normal() for s in syms}
+        want = mp_partial(r.of, r.wrt, point)
+        got = float(sp.lambdify(syms, r.expr)(*[point[s] for s in syms]))
+        assert close(got, want), (r.wrt, got, want)
+
+
+def test_results_are_plain_and_round_trip():
+    for r in topic.results():
+        assert not r.of.atoms(sp.Indexed) and not r.of.atoms(sp.core.function.AppliedUndef)
+        assert sp.sympify(sp.srepr(r.expr)) == r.expr
+
+
+def test_numeric_tables_pass():
+    tables = topic.numeric_checks()
+    assert all(t.passed for t in tables)
+    assert len(tables[0].rows) >= 2
+
+
+def test_carousel_outlives_the_simple_rnn():
+    lags, lstm, rnn = topic.carousel_curves(hidden=8, steps=40)
+    assert lags[0] == 1 and len(lstm) == len(rnn) == 39
+    assert lstm[-1] > 1e3 * rnn[-1]
+    assert rnn[-1] < 1e-3 * rnn[0]
+
+
+@pytest.mark.parametrize("call, needle", [
+    (lambda p: topic.forward(p, np.zeros((3, 4, 1))), "expected (T, 2, batch)"),
+    (lambda p: topic.forward(p, np.zeros((3, 2))), "expected (T, 2, batch)"),
+    (lambda p: topic.forward({**p, "wco": np.zeros(4)}, np.zeros((3, 2, 1))), "parameter wco"),
+    (lambda p: topic.forward({k: v for k, v in p.items() if k != "bi"}, np.zeros((3, 2, 1))), "missing: bi"),
+    (lambda p: topic.forward(p, np.zeros((3, 2, 1)), h0=np.zeros(3)), "h0/c0"),
+    (lambda p: topic.backward(p, topic.forward(p, np.zeros((3, 2, 1)))[1], np.zeros((2, 3, 1))), "dhs"),
+    (lambda p: topic.init_params(0, 2), "must be positive"),
+])
+def test_bad_shapes_give_one_line_errors(call, needle):
+    p = topic.init_params(3, 2)
+    with pytest.raises(ValueError) as err:
+        call(p)
+    assert needle in str(err.value) and "\n" not in str(err.value)
