@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing as mp
+import os
 import re
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 
 import sympy as sp
 
@@ -89,33 +92,50 @@ def show_json(topic) -> str:
     return json.dumps(doc, indent=1, ensure_ascii=False)
 
 
+def check_topic(name: str) -> tuple[bool, list[str]]:
+    """Run every check of one topic; return whether all hold and the report lines."""
+    lines = []
+    topic = registry.load(name)
+    t0 = time.perf_counter()
+    for d in topic.derivations():
+        try:
+            d.check()
+        except DerivationError as err:
+            return False, lines + [f"FAIL {name}: {err}"]
+        lines.append(f"ok   {name}: {d.name}: {d.summary()}")
+    for r in topic.results():
+        try:
+            r.check_symbolic()
+        except DerivationError as err:
+            return False, lines + [f"FAIL {name}: results: {err}"]
+    lines.append(f"ok   {name}: {len(topic.results())} results equal the direct derivative")
+    for table in topic.numeric_checks():
+        if not table.passed:
+            return False, lines + [f"FAIL {name}: {table.title}", table.text()]
+        lines.append(f"ok   {name}: {table.title} ({len(table.rows)} rows)")
+    lines.append(f"     {name}: {time.perf_counter() - t0:.1f} s")
+    return True, lines
+
+
 def check(names: list[str], out=None) -> int:
+    """Check the topics (in parallel on a machine with several cores); print in topic order."""
     out = out or sys.stdout
     start = time.perf_counter()
-    for name in names:
-        topic = registry.load(name)
-        t0 = time.perf_counter()
-        for d in topic.derivations():
-            try:
-                d.check()
-            except DerivationError as err:
-                print(f"FAIL {name}: {err}", file=out)
+    workers = min(len(names), os.cpu_count() or 1)
+    if workers > 1:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("fork")) as pool:
+            reports = pool.map(check_topic, names)
+            for ok, lines in reports:
+                print("\n".join(lines), file=out, flush=True)
+                if not ok:
+                    pool.shutdown(cancel_futures=True)
+                    return 1
+    else:
+        for name in names:
+            ok, lines = check_topic(name)
+            print("\n".join(lines), file=out, flush=True)
+            if not ok:
                 return 1
-            print(f"ok   {name}: {d.name}: {d.summary()}", file=out)
-        for r in topic.results():
-            try:
-                r.check_symbolic()
-            except DerivationError as err:
-                print(f"FAIL {name}: results: {err}", file=out)
-                return 1
-        print(f"ok   {name}: {len(topic.results())} results equal the direct derivative", file=out)
-        for table in topic.numeric_checks():
-            if not table.passed:
-                print(f"FAIL {name}: {table.title}", file=out)
-                print(table.text(), file=out)
-                return 1
-            print(f"ok   {name}: {table.title} ({len(table.rows)} rows)", file=out)
-        print(f"     {name}: {time.perf_counter() - t0:.1f} s", file=out)
     print(f"all checks hold: {len(names)} topic(s) in {time.perf_counter() - start:.1f} s", file=out)
     return 0
 

@@ -83,16 +83,24 @@ def test_check_all_passes():
     assert "all checks hold" in proc.stdout
 
 
-def test_check_failure_exit_1_names_topic_derivation_step(monkeypatch, capsys):
+def _fake_topic(name, derivation):
+    mod = types.ModuleType(f"derivations.{name}")
+    mod.TITLE = f"fake topic {name}"
+    mod.derivations = lambda: [derivation]
+    mod.results = lambda: []
+    mod.numeric_checks = lambda: []
+    return mod
+
+
+@pytest.mark.parametrize("names", [["fake_bad"], ["fake_ok", "fake_bad"]], ids=["one", "parallel"])
+def test_check_failure_exit_1_names_topic_derivation_step(monkeypatch, capsys, names):
     x = sp.Symbol("x_cli", real=True)
+    good = Derivation("good_chain", "good", sp.Derivative(x**2, x)).step(2 * x, "power rule")
     broken = Derivation("broken_chain", "broken", sp.Derivative(x**2, x)).step(x, "a slip")
-    fake = types.ModuleType("derivations.fake_topic")
-    fake.TITLE = "A topic with a wrong step"
-    fake.derivations = lambda: [broken]
-    fake.results = lambda: []
-    fake.numeric_checks = lambda: []
-    monkeypatch.setitem(sys.modules, "derivations.fake_topic", fake)
-    monkeypatch.setattr(registry, "TOPICS", registry.TOPICS + ("fake_topic",))
-    assert cli.main(["check", "fake_topic"]) == 1
+    monkeypatch.setitem(sys.modules, "derivations.fake_ok", _fake_topic("fake_ok", good))
+    monkeypatch.setitem(sys.modules, "derivations.fake_bad", _fake_topic("fake_bad", broken))
+    monkeypatch.setattr(registry, "TOPICS", registry.TOPICS + ("fake_ok", "fake_bad"))
+    assert cli.main(["check", *names]) == 1
     out = capsys.readouterr().out
-    assert "FAIL fake_topic" in out and "broken_chain, step 1 ('a slip')" in out
+    assert "FAIL fake_bad" in out and "broken_chain, step 1 ('a slip')" in out
+    assert "all checks hold" not in out
