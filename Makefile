@@ -13,7 +13,7 @@ BUILD  := _build/html
 .PHONY: html test serve bench check clean distclean
 
 html: $(STAMP) $(ASSETS)
-	$(BIN)/sphinx-build -T -W --keep-going -q -b html -c . $(SPHINX_OPTS) docs $(BUILD)
+	$(BIN)/sphinx-build -T -W --keep-going -q -j auto -b html -c . $(SPHINX_OPTS) docs $(BUILD)
 	@echo "Site built: $(BUILD)/index.html"
 
 test: $(STAMP) $(ASSETS)

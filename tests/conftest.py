@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def sphinx_build(src: Path, out: Path, *extra: str) -> subprocess.CompletedProcess:
     """Run a strict Sphinx build (warnings are errors) with the project's conf.py."""
-    cmd = [sys.executable, "-m", "sphinx", "-T", "-W", "--keep-going", "-q", "-b", "html",
+    cmd = [sys.executable, "-m", "sphinx", "-T", "-W", "--keep-going", "-q", "-j", "auto", "-b", "html",
            "-c", str(ROOT), *extra, str(src), str(out)]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT, timeout=600)
