@@ -1,0 +1,172 @@
+"""rnn_bptt: every step symbolically, the results and BPTT against this file's own oracles."""
+
+from __future__ import annotations
+
+import itertools
+
+import autograd
+import mpmath
+import autograd.numpy as anp
+import numpy as np
+import pytest
+import sympy as sp
+
+from derivations import rnn_bptt as topic
+from derivations.core import DerivationError, StepError
+from reference import close, mp_partial
+
+
+@pytest.mark.parametrize("d", topic.derivations(), ids=lambda d: d.name)
+def test_every_step_holds(d):
+    checks = d.check()
+    assert len(checks) == len(d.steps) - 1 >= 1
+
+
+def test_every_parameter_entry_against_mp_differences():
+    """All 16 entries of ∂L/∂θ at τ = 2, n = 2 (not only the published ones) against 40 digits."""
+    S = topic.RESULT_SIZES
+    loss, _, _ = topic.forward_symbolic(S["T"], S["n"], S["m"], S["q"])
+    p = topic.model_symbols(S["T"], S["n"], S["m"], S["q"])
+    grads = topic.bptt_symbolic(S["T"], S["n"], S["m"], S["q"])
+    where = {ys[-1]: 1 - sum(ys[:-1]) for ys in p["y"]}
+    loss_w = loss.subs(where)
+    rng = np.random.default_rng(7)
+    syms = sorted(loss_w.free_symbols, key=str)
+    point = [rng.normal() for _ in syms]
+    f = sp.lambdify(syms, loss_w, "mpmath")  # one compiled loss; a 4-point difference at 40 digits
+    with mpmath.workdps(40):
+        step = mpmath.mpf("1e-15")
+        for name in ("W", "U", "b", "V", "c", "h0"):
+            for a, b in itertools.product(range(p[name].rows), range(p[name].cols)):
+                at = syms.index(p[name][a, b])
+                def shifted(dx):
+                    x = [mpmath.mpf(v) for v in point]
+                    x[at] += dx
+                    return f(*x)
+                want = float((8 * (shifted(step) - shifted(-step)) - (shifted(2 * step) - shifted(-2 * step))) / (12 * step))
+                got = float(sp.lambdify(syms, grads[name][a, b].subs(where))(*point))
+                assert close(got, want), (name, a, b, got, want)
+
+
+def _loss_here(flat, shapes, xs, ys):
+    """The RNN loss written again here, for autograd (−Σ y log softmax(o))."""
+    p, at = {}, 0
+    for name, shape in shapes:
+        size = int(np.prod(shape))
+        p[name] = anp.reshape(flat[at:at + size], shape)
+        at += size
+    h, total = p["h0"], 0.0
+    for x, y in zip(xs, ys):
+        h = anp.tanh(p["b"] + anp.dot(p["W"], h) + anp.dot(p["U"], x))
+        o = p["c"] + anp.dot(p["V"], h)
+        total = total - anp.sum(y * (o - anp.log(anp.sum(anp.exp(o)))))
+    return total
+
+
+@pytest.mark.parametrize("steps, hidden", [(1, 2), (5, 3), (20, 8)])
+def test_backward_against_autograd(steps, hidden):
+    rng = np.random.default_rng(steps)
+    p = topic.init_params(hidden, 2, 3, rng)
+    xs = rng.normal(size=(steps, 2))
+    ys = np.eye(3)[rng.integers(0, 3, size=steps)]
+    shapes = [(k, np.shape(p[k])) for k in ("W", "U", "V", "b", "c", "h0")]
+    flat = np.concatenate([np.ravel(p[k]) for k, _ in shapes])
+    want = autograd.grad(_loss_here)(flat, shapes, xs, ys)
+    got = topic.backward(p, xs, ys)
+    ours = np.concatenate([np.ravel(got[k]) for k, _ in shapes])
+    np.testing.assert_allclose(ours, want, rtol=1e-9, atol=1e-12)
+    assert close(topic.loss(p, xs, ys), float(_loss_here(flat, shapes, xs, ys)), rtol=1e-12)
+
+
+def test_unrolled_products_equal_recursion():
+    rng = np.random.default_rng(4)
+    p = topic.init_params(4, 2, 3, rng)
+    xs, ys = rng.normal(size=(9, 2)), np.eye(3)[rng.integers(0, 3, size=9)]
+    assert np.allclose(topic.unrolled_hidden_gradient(p, xs, ys, 0), topic.backward(p, xs, ys)["h0"],
+                       rtol=1e-12, atol=1e-14)
+
+
+def test_erratum_10_21_printed_order_is_undefined():
+    """The book's Wᵀ g diag(…) is (n×n)(n×1)(n×n): undefined for n ≥ 2; the corrected order is n×1."""
+    with pytest.raises(sp.ShapeError):
+        topic.eq_10_21_printed(2)
+    assert topic.eq_10_21_printed(1).shape == (1, 1)
+    assert topic.eq_10_21_corrected(3).shape == (3, 1)
+    assert topic.erratum_10_21().passed
+    # and the corrected order is the recursion: compare with numbers at n = 3
+    rng = np.random.default_rng(0)
+    Wn, g, hn = rng.normal(size=(3, 3)), rng.normal(size=3), np.tanh(rng.normal(size=3))
+    fd = np.array([(np.tanh(Wn @ (e * 1e-7) + np.arctanh(hn)) - np.tanh(Wn @ (-e * 1e-7) + np.arctanh(hn)))
+                   / 2e-7 for e in np.eye(3)]).T  # ∂h(t+1)/∂h(t) by differences
+    assert np.allclose(fd.T @ g, Wn.T @ np.diag(1 - hn ** 2) @ g, atol=1e-8)
+
+
+def test_a_transposed_jacobian_fails_the_check():
+    """W_ji instead of W_ij (the slip that eq. 10.21's printed order invites): the checker refuses it."""
+    good = topic.one_step_derivation()
+    bad = topic.Derivation("bad_one_step", "wrong", good.steps[0].expr, definitions=good.definitions,
+                           instances=good.instances[1:2])  # n = 2, i = 1, j = 2
+    bad.step((1 - topic.h_t[topic.i] ** 2) * topic.W[topic.j, topic.i], "slip")
+    with pytest.raises(StepError, match="bad_one_step, step 1"):
+        bad.check()
+
+
+def test_wrong_result_fails_numeric_crosscheck():
+    r = topic.results()[0]
+    wrong = topic.Result(r.of, r.wrt, -r.expr, r.where)
+    assert not topic.crosscheck([wrong], points=1).passed
+
+
+@pytest.mark.parametrize("activation, gam", [("tanh", 1), ("sigmoid", sp.Rational(1, 4))])
+def test_gamma(activation, gam):
+    assert topic.gamma(activation) == gam
+    z = np.linspace(-6, 6, 2001)
+    slope = 1 - np.tanh(z) ** 2 if activation == "tanh" else np.exp(-z) / (1 + np.exp(-z)) ** 2
+    assert abs(slope.max() - float(gam)) < 1e-9
+
+
+@pytest.mark.parametrize("lam", [0.5, 1.0, 1.7])
+def test_jacobian_norms_against_finite_differences_and_bound(lam):
+    rng = np.random.default_rng(int(lam * 10))
+    W = topic.scaled_orthogonal(4, lam, rng)
+    xs = rng.normal(size=(6, 4))
+    hs = topic.run_rnn(W, xs)
+    norms = topic.jacobian_norms(W, hs)
+    # ∂h(τ)/∂h(τ−3) by central differences of the run restarted at step τ−3
+    def tail(h):
+        for x in xs[3:]:
+            h = np.tanh(W @ h + x)
+        return h
+    J = np.array([(tail(hs[3] + 1e-6 * e) - tail(hs[3] - 1e-6 * e)) / 2e-6 for e in np.eye(4)]).T
+    assert abs(norms[3] - np.linalg.norm(J, 2)) < 1e-7
+    assert np.all(norms <= lam ** np.arange(7) * (1 + 1e-12))
+
+
+def test_bound_table_passes():
+    assert topic.bound_table().passed
+
+
+@pytest.mark.parametrize("steps", [1, 4])
+def test_symbolic_jacobian_product(steps):
+    out = topic.check_jacobian_product(steps, 2)
+    assert out["monomials"] == 4 * 2 ** (steps - 1)
+
+
+def test_bad_input_one_line_errors():
+    rng = np.random.default_rng(0)
+    p = topic.init_params(3, 2, 2, rng)
+    cases = [(lambda: topic.forward(p, np.zeros((0, 2))), "T >= 1"),
+             (lambda: topic.backward(p, np.zeros((2, 2)), np.ones((2, 2))), "sum to one"),
+             (lambda: topic.backward(p, np.zeros((2, 2)), np.ones((3, 2)) / 2), "targets ys must have shape"),
+             (lambda: topic.jacobian_norms(np.zeros((2, 3)), np.zeros((3, 2))), "square"),
+             (lambda: topic.jacobian_norms(np.eye(2), np.zeros((3, 2)), "relu6"), "unknown activation"),
+             (lambda: topic.check_jacobian_product(0), "steps >= 1"),
+             (lambda: topic.norm_bound(np.eye(2), 0), "at least 1")]
+    for call, needle in cases:
+        with pytest.raises(ValueError, match=needle) as err:
+            call()
+        assert "\n" not in str(err.value)
+
+
+def test_numeric_tables_pass():
+    assert all(t.passed for t in topic.numeric_checks())
