@@ -341,12 +341,16 @@ def _from_form(form):
     return _prime_function(f, order)(arg)
 
 
-def _rename_bound(expr, names):
-    """Give sums whose index is one of ``names`` a fresh index, so substituting names is safe."""
+def _rename_bound(expr, names=None):
+    """Give sums whose index is one of ``names`` (``None``: every sum) a fresh index, so that
+    substituting those names, or calling a ``Lambda`` with them, cannot capture the index."""
+    def hit(v):
+        return names is None or v in names
+
     def rename(e):
-        fresh = {lim[0]: sp.Dummy(str(lim[0]), integer=True) for lim in e.limits if lim[0] in names}
+        fresh = {lim[0]: sp.Dummy(str(lim[0]), integer=True) for lim in e.limits if hit(lim[0])}
         return sp.Sum(e.function.xreplace(fresh), *[(fresh.get(v, v), lo, hi) for v, lo, hi in e.limits])
-    return expr.replace(lambda e: isinstance(e, sp.Sum) and any(lim[0] in names for lim in e.limits), rename)
+    return expr.replace(lambda e: isinstance(e, sp.Sum) and any(hit(lim[0]) for lim in e.limits), rename)
 
 
 def _instantiate(expr, inst: Mapping):
@@ -362,7 +366,8 @@ def _instantiate_definitions(definitions: Mapping, inst: Mapping) -> dict:
         val = sp.sympify(val)
         if isinstance(val, sp.Lambda):  # keep its bound variables out of the instance
             free = {s: v for s, v in inst.items() if s not in val.variables}
-            defs[key] = sp.Lambda(val.variables, _canon(_instantiate(val.expr, free)))
+            body = _rename_bound(val.expr)  # o[j] must not capture a sum's own j
+            defs[key] = sp.Lambda(val.variables, _canon(_instantiate(body, free)))
         else:
             defs[key] = _canon(_instantiate(val, inst))
     # a definition may itself hold a derivative (δ := ∂s/∂z): evaluate it once, here
@@ -698,7 +703,7 @@ class Derivation:
 def _elements(expr) -> list:
     """The scalar entries of a step: a matrix (explicit or an expression of explicit ones) or a scalar."""
     if isinstance(expr, sp.MatrixExpr) and not isinstance(expr, sp.MatrixBase):
-        expr = expr.doit().as_explicit()
+        expr = expr.as_explicit()  # not .doit(): that would evaluate (and zero) Derivative entries
     if isinstance(expr, sp.MatrixBase):
         return list(expr)
     return [expr]

@@ -156,3 +156,24 @@ def test_crosscheck_skips_complex_step_where_not_analytic():
 def test_reason_needs_text():
     with pytest.raises(ValueError):
         Derivation("r", "r", x).step(x, "")
+
+
+def test_lambda_definition_does_not_capture_a_sum_index():
+    from derivations.core import _instantiate_definitions, expand_definitions
+
+    n, j, k = (sym(f"{c}_cap", integer=True, positive=True) for c in "njk")
+    v = sp.IndexedBase(sym("v_cap", real=True))
+    o = sp.IndexedBase(sym("o_cap", real=True))
+    # o[k] := v[k] Σ_j v[j], used at the index j itself: the sum's j must stay its own
+    defs = _instantiate_definitions({o: sp.Lambda(k, v[k] * sp.Sum(v[j], (j, 1, n)))}, {})
+    used = expand_definitions(o[j], defs).xreplace({j: 2, n: 3})
+    want = v[2] * sum(v[r] for r in range(1, 4))
+    assert sp.expand(used.doit() - want) == 0
+
+
+def test_matrix_of_derivatives_is_not_zeroed():
+    from derivations.core import _elements
+
+    m = sp.MatMul(sp.ImmutableMatrix([[sp.Derivative(f(x), x)]]), sp.ImmutableMatrix([[2]]), evaluate=False)
+    (entry,) = _elements(m)
+    assert entry.has(sp.Derivative)
