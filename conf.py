@@ -89,7 +89,10 @@ MATHJAX_FONT_SRC = NODE_MODULES / "@mathjax" / "mathjax-newcm-font"
 mathjax_path = "mathjax/tex-mml-chtml.js"  # relative to _static
 mathjax4_config = {
     "loader": {"paths": {"fonts": "[mathjax]/fonts"}},
-    "options": {"menuOptions": {"settings": {"enrich": False}}},
+    # Typeset fast: no semantic enrichment, speech or Braille generation on load (each costs
+    # seconds on a long page); the menu still offers them to a reader who wants them.
+    "options": {"menuOptions": {"settings": {"enrich": False, "speech": False, "braille": False,
+                                             "collapsible": False}}},
 }
 
 autodoc_member_order = "bysource"
