@@ -101,6 +101,7 @@ def test_every_page_typesets_offline(browser, server, built_site):
             page.wait_for_function("window.MathJax && MathJax.startup && MathJax.startup.promise", timeout=15000)
             page.evaluate("MathJax.startup.promise")
         timings[rel] = time.perf_counter() - start
+        page.wait_for_load_state("load")  # every resource answered (or failed) before judging
         stats = page.evaluate("""() => {
             const math = [...document.querySelectorAll('span.math, div.math')];
             return {
@@ -118,7 +119,6 @@ def test_every_page_typesets_offline(browser, server, built_site):
             problems.append(f"{rel}: requests leaving the site: {outside[:5]}")
         if broken:
             problems.append(f"{rel}: broken resources: {broken[:5]}")
-        page.wait_for_load_state("load")  # every resource answered (or failed) before judging
         if rel not in ("genindex.html", "search.html", "py-modindex.html"):
             page.screenshot(path=str(SHOTS / f"{Path(rel).stem}.png"), full_page=False)
         ctx.close()
