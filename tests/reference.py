@@ -6,25 +6,31 @@ these, so a mistake in the package cannot hide in both.
 
 from __future__ import annotations
 
+import functools
+
 import mpmath
 import sympy as sp
 
 DIGITS = 40
 
 
+@functools.cache
+def _compiled(expr: sp.Expr):
+    """``expr`` compiled once for mpmath (results of one topic share it); symbols sorted by name."""
+    syms = tuple(sorted(expr.free_symbols, key=str))
+    return syms, sp.lambdify(syms, expr, "mpmath")
+
+
 def mp_partial(expr: sp.Expr, wrt: sp.Symbol, point: dict, h: str = "1e-15") -> float:
     """∂expr/∂wrt at ``point`` by a 4-point central difference in mpmath at 40 digits."""
-    syms = sorted(expr.free_symbols, key=str)
-    f = sp.lambdify(syms, expr, "mpmath")
+    syms, f = _compiled(expr)
     with mpmath.workdps(DIGITS):
         step = mpmath.mpf(h)
 
         def at(delta):
-            vals = [mpmath.mpf(point[s]) + (delta if s == wrt else 0) for s in syms]
-            return f(*vals)
+            return f(*[mpmath.mpf(point[s]) + (delta if s == wrt else 0) for s in syms])
 
-        d = (8 * (at(step) - at(-step)) - (at(2 * step) - at(-2 * step))) / (12 * step)
-        return float(d)
+        return float((8 * (at(step) - at(-step)) - (at(2 * step) - at(-2 * step))) / (12 * step))
 
 
 def close(a: float, b: float, rtol: float = 1e-9, atol: float = 1e-11) -> bool:

@@ -2,36 +2,15 @@
 
 from __future__ import annotations
 
-import functools
-
 import autograd
 import autograd.numpy as anp
-import mpmath
 import numpy as np
 import pytest
 import sympy as sp
 
 from derivations import backprop_421 as topic
 from derivations.core import Derivation, DerivationError, StepError
-from reference import close
-
-
-@functools.cache
-def _mp_function(of):
-    """``of`` compiled once for mpmath (results of one topic share it); symbols sorted by name."""
-    syms = tuple(sorted(of.free_symbols, key=str))
-    return syms, sp.lambdify(syms, of, "mpmath")
-
-
-def _mp_partial_cached(of, wrt, point, h="1e-15"):
-    """∂of/∂wrt at ``point``: 4-point central difference at 40 digits (as reference.mp_partial)."""
-    syms, fn = _mp_function(of)
-    with mpmath.workdps(40):
-        step = mpmath.mpf(h)
-
-        def at(d):
-            return fn(*[mpmath.mpf(point[q]) + (d if q == wrt else 0) for q in syms])
-        return float((8 * (at(step) - at(-step)) - (at(2 * step) - at(-2 * step))) / (12 * step))
+from reference import close, mp_partial
 
 
 @pytest.mark.parametrize("d", topic.derivations(), ids=lambda d: d.name)
@@ -58,7 +37,7 @@ def test_results_against_mp_differences():
     rng = np.random.default_rng(5)
     for r in topic.results():
         point = {q: rng.normal() for q in r.of.free_symbols | r.expr.free_symbols}
-        assert close(float(r.expr.xreplace({q: sp.Float(v) for q, v in point.items()})), _mp_partial_cached(r.of, r.wrt, point)), r.wrt
+        assert close(float(r.expr.xreplace({q: sp.Float(v) for q, v in point.items()})), mp_partial(r.of, r.wrt, point)), r.wrt
 
 
 def _autograd_s(params, x, v):
