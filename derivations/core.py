@@ -45,9 +45,12 @@ bad, step 1 ('oops'): the two sides differ
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 import itertools
 import random
+import sys
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping, Sequence
 
@@ -101,11 +104,19 @@ class StepError(DerivationError):
 # Symbols with a LaTeX name
 # --------------------------------------------------------------------------------------------
 
-#: LaTeX names of symbols made with :func:`sym` (``W1`` prints as ``W^{(1)}``).
+#: LaTeX names of symbols made with :func:`sym` (``W1`` prints as ``W^{(1)}``); where two topics
+#: give an equal symbol different names, the last one imported is here …
 LATEX_NAMES: dict[sp.Symbol, str] = {}
+#: … and each module's own choice is kept here, so its derivations render with its names.
+MODULE_NAMES: dict[str, dict[sp.Symbol, str]] = {}
+_SCOPE: contextvars.ContextVar = contextvars.ContextVar("latex_names", default=None)
 
 
-def sym(name: str, latex_name: str | None = None, **assumptions) -> sp.Symbol:
+def _caller_module(depth: int) -> str:
+    return sys._getframe(depth + 1).f_globals.get("__name__", "")
+
+
+def sym(name: str, latex_name: str | None = None, *, _depth: int = 1, **assumptions) -> sp.Symbol:
     """A SymPy symbol with an optional LaTeX name; one place creates each symbol.
 
     >>> W = sym("W1", r"W^{(1)}", real=True)
@@ -115,12 +126,23 @@ def sym(name: str, latex_name: str | None = None, **assumptions) -> sp.Symbol:
     s = sp.Symbol(name, **assumptions)
     if latex_name is not None:
         LATEX_NAMES[s] = latex_name
+        MODULE_NAMES.setdefault(_caller_module(_depth), {})[s] = latex_name
     return s
 
 
 def indexed(name: str, latex_name: str | None = None, **assumptions) -> sp.IndexedBase:
     """An :class:`~sympy.IndexedBase` whose label has a LaTeX name (``W1[i, j]`` → ``W^{(1)}_{ij}``)."""
-    return sp.IndexedBase(sym(name, latex_name, **assumptions), **assumptions)
+    return sp.IndexedBase(sym(name, latex_name, _depth=2, **assumptions), **assumptions)
+
+
+@contextlib.contextmanager
+def latex_names_of(module: str):
+    """Within the block, :func:`latex` prefers the LaTeX names that ``module`` gave its symbols."""
+    token = _SCOPE.set(MODULE_NAMES.get(module, {}))
+    try:
+        yield
+    finally:
+        _SCOPE.reset(token)
 
 
 # --------------------------------------------------------------------------------------------
@@ -147,7 +169,7 @@ def _prime_form(expr):
 class _Latex(LatexPrinter):
     def __init__(self, settings=None):
         settings = dict(settings or {})
-        settings.setdefault("symbol_names", LATEX_NAMES)
+        settings.setdefault("symbol_names", {**LATEX_NAMES, **(_SCOPE.get() or {})})
         super().__init__(settings)
 
     def _print_prime(self, form):
@@ -544,6 +566,7 @@ class Derivation:
                  instances: Sequence[Mapping] | None = None, label: str | None = None,
                  lhs=None):
         self.name, self.title = name, title
+        self.module = _caller_module(1)  # its LaTeX names are the ones this module chose
         self.definitions = dict(definitions or {})
         self.instances = [dict(i) for i in (instances or [{}])]
         self.label = label or name.replace("_", "-")
@@ -627,6 +650,10 @@ class Derivation:
     # ---- rendering ----------------------------------------------------------------------
 
     def latex(self) -> str:
+        with latex_names_of(self.module):
+            return self._latex()
+
+    def _latex(self) -> str:
         r"""``aligned`` LaTeX of the checked chain; each reason follows its step in ``\text{…}``.
 
         The first line is ``E_0 &= E_1``; every later line is ``&= E_k`` (or ``LHS &= E_0`` first
@@ -660,13 +687,18 @@ class Derivation:
 
     def step_latex(self, k: int) -> str:
         """LaTeX of step ``k``'s expression alone."""
-        return latex(self.steps[k].expr)
+        with latex_names_of(self.module):
+            return latex(self.steps[k].expr)
 
     def _repr_latex_(self) -> str:
         return "$$" + self.latex() + "$$"
 
     def definitions_latex(self) -> str:
         """The definitions, one per line, as ``aligned`` LaTeX (``δ := …``)."""
+        with latex_names_of(self.module):
+            return self._definitions_latex()
+
+    def _definitions_latex(self) -> str:
         rows = []
         for k, v in self.definitions.items():
             if isinstance(k, sp.IndexedBase):
@@ -724,6 +756,7 @@ class Result:
     where: tuple[sp.Eq, ...] = ()
     name: str | None = None  # LaTeX name of ``of`` for display (``\\mathrm{CE}``)
     realize: Mapping = field(default_factory=dict)  # generic f → concrete Lambda, for numbers
+    module: str = field(default_factory=lambda: _caller_module(2), repr=False, compare=False)
 
     def check_symbolic(self) -> None:
         """Differentiate ``of`` directly and compare with ``expr`` (raises on mismatch)."""
@@ -738,14 +771,16 @@ class Result:
                 )
 
     def latex(self) -> str:
-        return latex(self.expr)
+        with latex_names_of(self.module):
+            return latex(self.expr)
 
     def _repr_latex_(self) -> str:
         return "$$" + self.latex_equation() + "$$"
 
     def latex_equation(self) -> str:
-        of = self.name if self.name else latex(self.of)
-        return r"\frac{\partial %s}{\partial %s} = %s" % (of, latex(self.wrt), latex(self.expr))
+        with latex_names_of(self.module):
+            of = self.name if self.name else latex(self.of)
+            return r"\frac{\partial %s}{\partial %s} = %s" % (of, latex(self.wrt), latex(self.expr))
 
     def as_json(self) -> dict:
         return {

@@ -177,3 +177,17 @@ def test_matrix_of_derivatives_is_not_zeroed():
     m = sp.MatMul(sp.ImmutableMatrix([[sp.Derivative(f(x), x)]]), sp.ImmutableMatrix([[2]]), evaluate=False)
     (entry,) = _elements(m)
     assert entry.has(sp.Derivative)
+
+
+def test_each_module_renders_with_its_own_latex_names():
+    """Two topics may give an equal symbol different LaTeX names; each renders with its own."""
+    import derivations.core as core
+
+    made = {}
+    for module, tex in (("topic_a", "q_{1}"), ("topic_b", "q^{(1)}")):
+        env = {"__name__": module, "sym": core.sym, "Derivation": Derivation, "sp": sp}
+        exec("q = sym('q1_names', %r, real=True)\n"
+             "d = Derivation('d', 'd', sp.Derivative(q**2, q)).step(2 * q, 'power rule')" % tex, env)
+        made[module] = env["d"]
+    assert "q_{1}" in made["topic_a"].latex() and "q^{(1)}" not in made["topic_a"].latex()
+    assert "q^{(1)}" in made["topic_b"].latex() and "q_{1}" not in made["topic_b"].latex()
