@@ -333,7 +333,8 @@ def _check(p: dict, xs) -> tuple[int, int]:
 def _sig(a):
     if a.dtype == object:
         return np.frompyfunc(sigma, 1, 1)(a)
-    return 0.5 * (1.0 + np.tanh(0.5 * a))  # = 1/(1+e^{-a}), without overflow
+    with np.errstate(over="ignore"):  # e^{-a} = inf for a ≪ 0 gives exactly 0, as it should
+        return 1.0 / (1.0 + np.exp(-a))  # np.exp is about twice as fast as np.tanh here
 
 
 def _tanh(a):
