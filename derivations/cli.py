@@ -7,6 +7,7 @@ derivation and the step), 2 on a usage error (unknown topic, unknown format, bad
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import multiprocessing as mp
 import os
@@ -122,17 +123,14 @@ def check(names: list[str], out=None) -> int:
     out = out or sys.stdout
     start = time.perf_counter()
     workers = min(len(names), os.cpu_count() or 1)
-    if workers > 1:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("fork")) as pool:
+    with contextlib.ExitStack() as stack:
+        reports = map(check_topic, names)
+        if workers > 1:
+            pool = stack.enter_context(
+                ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("fork")))
+            stack.callback(pool.shutdown, cancel_futures=True)  # after a failure, start no more
             reports = pool.map(check_topic, names)
-            for ok, lines in reports:
-                print("\n".join(lines), file=out, flush=True)
-                if not ok:
-                    pool.shutdown(cancel_futures=True)
-                    return 1
-    else:
-        for name in names:
-            ok, lines = check_topic(name)
+        for ok, lines in reports:
             print("\n".join(lines), file=out, flush=True)
             if not ok:
                 return 1

@@ -53,7 +53,7 @@ import sympy as sp
 from . import lstm_gates
 from .core import Condition, Derivation, Result, evaluate, indexed, sym
 from .lstm_gates import sigma
-from .oracles import CheckTable, crosscheck
+from .oracles import CheckTable, crosscheck, whole_gradient_table
 
 TITLE = "Joint entity–relation tagging: the α-weighted output gradient and its route back"
 
@@ -428,16 +428,11 @@ def gradient_check_table(seed: int = 0) -> CheckTable:
         fd = (shifted(1) - shifted(-1)) / (2 * eps)
         an = sum(float(np.sum(_get(G, path) * v[path])) for path, _ in _items(model.params))
         err_fd = max(err_fd, abs(fd - an) / max(abs(fd), 1e-8))
-    t = CheckTable("Whole tagger gradient (toy sentence, 7 tags) against independent oracles",
-                   ["oracle", "compared", "max relative error", "tolerance"],
-                   note="Autograd differentiates the model written again in autograd.numpy "
-                        "(autograd_loss); central differences use h = 1e-5 along 3 random directions.")
-    t.rows.append({"oracle": "reverse-mode autodiff (autograd)", "compared": f"all {count} entries",
-                   "max relative error": err_ag, "tolerance": "1e-7 (relative, per entry)",
-                   "passed": err_ag <= 1e-7})
-    t.rows.append({"oracle": "central differences (float64)", "compared": "3 random directions",
-                   "max relative error": err_fd, "tolerance": "1e-6 (relative)", "passed": err_fd <= 1e-6})
-    return t
+    return whole_gradient_table(
+        "Whole tagger gradient (toy sentence, 7 tags) against independent oracles",
+        "Autograd differentiates the model written again in autograd.numpy (autograd_loss); "
+        "central differences use h = 1e-5 along 3 random directions.",
+        entries=count, err_autograd=err_ag, err_directional=err_fd, directions=3, rtol=1e-7)
 
 
 @functools.cache

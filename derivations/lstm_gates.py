@@ -54,7 +54,7 @@ import numpy as np
 import sympy as sp
 
 from .core import Condition, Derivation, Result, evaluate, indexed, sym
-from .oracles import CheckTable, crosscheck
+from .oracles import CheckTable, crosscheck, whole_gradient_table
 
 TITLE = "LSTM with peepholes: local derivatives, backward rule and BPTT"
 
@@ -529,18 +529,12 @@ def bptt_check_table(hidden: int = 16, inputs: int = 4, steps: int = 10, batch: 
         fd = (loss(plus) - loss(minus)) / (2 * eps)
         an = sum(float(np.sum(grads[nm] * v[nm])) for nm in p)
         err_fd = max(err_fd, abs(fd - an) / max(abs(fd), 1e-8))
-    t = CheckTable(f"BPTT in NumPy (H = {hidden}, D = {inputs}, T = {steps}, batch {batch}) "
-                   "against independent oracles", ["oracle", "compared", "max relative error", "tolerance"],
-                   note="Autograd differentiates a separate, plainly written forward pass "
-                        "(autograd_loss); central differences use h = 1e-5 along 3 random directions.")
-    n_par = sum(np.size(v) for v in p.values())
-    t.rows.append({"oracle": "reverse-mode autodiff (autograd)", "compared": f"all {n_par} entries",
-                   "max relative error": err_ag, "tolerance": f"{rtol:g} (relative, per entry)",
-                   "passed": err_ag <= rtol})
-    t.rows.append({"oracle": "central differences (float64)", "compared": "3 random directions",
-                   "max relative error": err_fd, "tolerance": "1e-6 (relative)",
-                   "passed": err_fd <= 1e-6})
-    return t
+    return whole_gradient_table(
+        f"BPTT in NumPy (H = {hidden}, D = {inputs}, T = {steps}, batch {batch}) against independent oracles",
+        "Autograd differentiates a separate, plainly written forward pass (autograd_loss); "
+        "central differences use h = 1e-5 along 3 random directions.",
+        entries=sum(np.size(v) for v in p.values()), err_autograd=err_ag, err_directional=err_fd,
+        directions=3, rtol=rtol)
 
 
 @functools.cache

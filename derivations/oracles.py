@@ -114,6 +114,21 @@ class CheckTable:
         return "\n".join(out)
 
 
+def whole_gradient_table(title: str, note: str, *, entries: int, err_autograd: float,
+                         err_directional: float, directions: int, rtol: float = 1e-7,
+                         dtol: float = 1e-6) -> CheckTable:
+    """The table for a whole model's gradient: every entry against reverse-mode autodiff of a
+    separately written forward pass, and central differences along random directions."""
+    table = CheckTable(title, ["oracle", "compared", "max relative error", "tolerance"], note=note)
+    table.rows.append({"oracle": "reverse-mode autodiff (autograd)", "compared": f"all {entries} entries",
+                       "max relative error": err_autograd, "tolerance": f"{rtol:g} (relative, per entry)",
+                       "passed": err_autograd <= rtol})
+    table.rows.append({"oracle": "central differences (float64)", "compared": f"{directions} random directions",
+                       "max relative error": err_directional, "tolerance": f"{dtol:g} (relative)",
+                       "passed": err_directional <= dtol})
+    return table
+
+
 def _realized(expr, result: Result):
     for f, lam in result.realize.items():
         expr = expr.replace(f, lam)

@@ -1,0 +1,41 @@
+"""The numeric oracles: a right gradient passes every oracle, a wrong one fails every oracle."""
+
+from __future__ import annotations
+
+import pytest
+import sympy as sp
+
+from derivations.core import DerivationError, Result, sym
+from derivations.oracles import crosscheck, whole_gradient_table
+
+x = sym("x_or", "x", real=True)
+w = sym("w_or", "w", real=True)
+
+
+def test_crosscheck_catches_wrong_gradient():
+    good = Result(sp.log(1 + sp.exp(x * w)), x, w * sp.exp(x * w) / (1 + sp.exp(x * w)))
+    table = crosscheck([good], points=4, seed=1)
+    assert table.passed and len(table.rows) == 3
+    wrong = Result(good.of, x, sp.exp(x * w) / (1 + sp.exp(x * w)))  # forgot the inner factor w
+    bad = crosscheck([wrong], points=4, seed=1)
+    assert not bad.passed and all(not r["passed"] for r in bad.rows)
+    with pytest.raises(DerivationError, match="failed"):
+        bad.assert_ok()
+
+
+def test_crosscheck_skips_complex_step_where_not_analytic():
+    hinge = Result(sp.Max(0, 1 - x * w), x, -w * sp.Heaviside(1 - x * w))
+    table = crosscheck([hinge], points=4, seed=3)
+    oracles = [r["oracle"] for r in table.rows]
+    assert not any("complex" in o for o in oracles) and len(oracles) == 2
+    assert table.passed
+
+
+@pytest.mark.parametrize("err_ag, err_fd, passed", [
+    (1e-12, 1e-9, [True, True]), (1e-5, 1e-9, [False, True]), (1e-12, 1e-3, [True, False]),
+])
+def test_whole_gradient_table_gates_each_oracle_on_its_tolerance(err_ag, err_fd, passed):
+    table = whole_gradient_table("t", "n", entries=10, err_autograd=err_ag, err_directional=err_fd,
+                                 directions=3, rtol=1e-7, dtol=1e-6)
+    assert [r["passed"] for r in table.rows] == passed
+    assert table.passed == all(passed)
