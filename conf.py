@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import os
-import shutil
 import sys
 from pathlib import Path
 
-from sphinx.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "docs" / "_ext"))
 # The notebook kernels inherit the environment: let them import the package from this checkout.
 os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
 
@@ -25,7 +23,7 @@ extensions = [
     "myst_nb",
     "sphinx.ext.autodoc",
     "sphinx.ext.napoleon",
-    "sphinx.ext.mathjax",
+    "prerender_math",  # docs/_ext: math typeset at build time with the pinned MathJax
     "sphinx_copybutton",
     "sphinx_togglebutton",
     "sphinxcontrib.bibtex",
@@ -82,59 +80,44 @@ html_show_sourcelink = False
 # No request may leave the site: no Google fonts, no analytics, nothing from a CDN.
 html_baseurl = ""
 
-# ---- math, served from the site itself ------------------------------------------------------
-NODE_MODULES = ROOT / "node_modules"
-MATHJAX_SRC = NODE_MODULES / "mathjax"
-MATHJAX_FONT_SRC = NODE_MODULES / "@mathjax" / "mathjax-newcm-font"
-mathjax_path = "mathjax/tex-mml-chtml.js"  # relative to _static
-mathjax4_config = {
-    "loader": {"paths": {"fonts": "[mathjax]/fonts"}},
-    # Typeset fast: no semantic enrichment, speech or Braille generation on load (each costs
-    # seconds on a long page); the menu still offers them to a reader who wants them.
-    "options": {"menuOptions": {"settings": {"enrich": False, "speech": False, "braille": False,
-                                             "collapsible": False}}},
-}
+# ---- math, typeset at build time ------------------------------------------------------------
+# docs/_ext/prerender_math.py typesets every formula with the MathJax pinned in package-lock.json
+# (run by Node.js): pages carry finished math and its fonts, no script and no CDN.
+html_math_renderer = "prerender"
+prerender_math_node_modules = str(ROOT / "node_modules")
 
 autodoc_member_order = "bysource"
 autodoc_default_options = {"members": True, "undoc-members": False}
 
 
-def _mathjax_version(path: Path) -> str:
-    return json.loads((path / "package.json").read_text())["version"]
+# ---- a balanced parallel read ---------------------------------------------------------------
+# With -j, Sphinx reads the pages in fixed chunks of consecutive names, one process per chunk.
+# Executing a notebook page costs seconds (a kernel, SymPy, its checks); the other pages cost
+# little. Order the pages so that each chunk gets about the same work.
 
 
-def _check_mathjax(app):
-    """Fail the build when the local MathJax copy is missing: never fall back to a CDN."""
-    for path in (MATHJAX_SRC, MATHJAX_FONT_SRC):
-        if not (path / "package.json").is_file():
-            raise ConfigError(
-                f"local MathJax copy missing at {path}: run 'npm ci' (make html does it). "
-                "The site serves its own math and never loads it from a CDN."
-            )
-    if app.config.mathjax_path.startswith(("http:", "https:", "//")):
-        raise ConfigError("mathjax_path must be the local copy, not a URL")
+def _read_cost(path: Path) -> float:
+    text = path.read_text(encoding="utf-8") if path.is_file() else ""
+    if "file_format: mystnb" in text:
+        return 3.0 + 0.25 * text.count("```{code-cell}")
+    return 1.0 * text.count(".. automodule::") + 0.2
 
 
-def _copy_mathjax(app, exception):
-    """Copy the pinned MathJax and its font into _static/mathjax (once per version)."""
-    if exception is not None or app.builder.format != "html":
+def _balance_read(app, env, docnames):
+    from sphinx.util.parallel import make_chunks
+
+    if app.parallel <= 1 or len(docnames) < 2:
         return
-    dest = Path(app.outdir) / "_static" / "mathjax"
-    stamp = dest / ".version"
-    want = f"{_mathjax_version(MATHJAX_SRC)}+{_mathjax_version(MATHJAX_FONT_SRC)}"
-    if stamp.is_file() and stamp.read_text() == want:
-        return
-    if dest.exists():
-        shutil.rmtree(dest)
-    skip = shutil.ignore_patterns("node-main*", "*.md", "require.mjs", "*.cjs")
-    shutil.copytree(MATHJAX_SRC, dest, ignore=skip)
-    font_dest = dest / "fonts" / "mathjax-newcm-font"
-    font_dest.mkdir(parents=True)
-    shutil.copytree(MATHJAX_FONT_SRC / "chtml", font_dest / "chtml")
-    shutil.copy2(MATHJAX_FONT_SRC / "chtml.js", font_dest / "chtml.js")
-    stamp.write_text(want)
+    sizes = [len(c) for c in make_chunks(list(docnames), app.parallel)]
+    chunks = [[] for _ in sizes]
+    load = [0.0] * len(sizes)
+    costs = {d: _read_cost(Path(env.doc2path(d))) for d in docnames}
+    for doc in sorted(docnames, key=lambda d: -costs[d]):  # heaviest first, to the lightest chunk with room
+        k = min((i for i in range(len(sizes)) if len(chunks[i]) < sizes[i]), key=lambda i: load[i])
+        chunks[k].append(doc)
+        load[k] += costs[doc]
+    docnames[:] = [d for c in chunks for d in c]
 
 
 def setup(app):
-    app.connect("builder-inited", _check_mathjax)
-    app.connect("build-finished", _copy_mathjax)
+    app.connect("env-before-read-docs", _balance_read)

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "docs" / "_ext"))  # the site's own Sphinx extension
 
 
 def sphinx_build(src: Path, out: Path, *extra: str) -> subprocess.CompletedProcess:

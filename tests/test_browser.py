@@ -1,5 +1,6 @@
-"""Every built page in a real browser (headless Chromium): all math typeset, no MathJax error,
-no broken resource, and no request that leaves the site.
+"""Every built page in a real browser (headless Chromium): all math typeset and drawn (every glyph
+a formula refers to is defined on the page), no MathJax error, no broken resource, and no request
+that leaves the site. The math is typeset at build time, so it must be there when the page loads.
 
 Where Chromium is absent the test skips with a reason; with REQUIRE_BROWSER=1 (set by .ci/run)
 a missing browser is a failure instead.
@@ -51,13 +52,17 @@ def browser():
         b.close()
 
 
+def _serve(folder: Path):
+    handler = functools.partial(_QuietHandler, directory=str(folder))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    return httpd, f"http://127.0.0.1:{httpd.server_address[1]}/"
+
+
 @pytest.fixture(scope="module")
 def server(built_site):
-    handler = functools.partial(_QuietHandler, directory=str(built_site))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    httpd, url = _serve(built_site)
+    yield url
     httpd.shutdown()
 
 
@@ -66,61 +71,100 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+MATH_STATS = """() => {
+    const math = [...document.querySelectorAll('span.math, div.math')];
+    const done = math.filter(e => e.querySelector('mjx-container svg'));
+    const refs = [...document.querySelectorAll('mjx-container use')].map(u => u.getAttribute('xlink:href') || u.getAttribute('href'));
+    const visible = e => e.closest('details:not([open])') === null && e.offsetParent !== null;
+    return {
+      math: math.length,
+      typeset: done.length,
+      merror: document.querySelectorAll('[data-mml-node="merror"], mjx-merror').length,
+      undefined_glyphs: [...new Set(refs.filter(r => !r || !document.getElementById(r.slice(1))))],
+      invisible: done.filter(e => visible(e) && e.querySelector('svg').getBoundingClientRect().width === 0).length,
+      raw: math.filter(e => !e.querySelector('mjx-container svg')).map(e => e.textContent.slice(0, 80)),
+    };
+}"""
+
+
 def _pages(site: Path) -> list[str]:
     return sorted(p.relative_to(site).as_posix() for p in site.glob("*.html"))
 
 
+def inspect_page(browser, server: str, rel: str, shot: Path | None = None) -> tuple[list[str], float]:
+    """Open one page; return what is wrong with it and the seconds until its math was there."""
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = ctx.new_page()
+    outside, broken = [], []
+
+    def route(r):
+        url = r.request.url
+        if url.startswith(server) or url.startswith(("blob:", "data:")):
+            r.continue_()
+        else:
+            outside.append(url)
+            r.abort()
+
+    page.route("**/*", route)
+    page.on("response", lambda resp: resp.status >= 400 and broken.append(f"{resp.status} {resp.url}"))
+    page.on("requestfailed", lambda req: req.url not in outside and broken.append(f"failed {req.url}"))
+    start = time.perf_counter()
+    page.goto(server + rel, wait_until="domcontentloaded")
+    stats = page.evaluate(MATH_STATS)  # no script runs to typeset: it is all there on arrival
+    elapsed = time.perf_counter() - start
+    page.wait_for_load_state("load")  # every resource answered (or failed) before judging
+    problems = []
+    if stats["typeset"] != stats["math"]:
+        problems.append(f"{rel}: {stats['math'] - stats['typeset']} math elements not typeset, e.g. {stats['raw'][:2]}")
+    if stats["merror"]:
+        problems.append(f"{rel}: {stats['merror']} MathJax errors")
+    if stats["undefined_glyphs"]:
+        problems.append(f"{rel}: formulas refer to glyphs the page does not define: {stats['undefined_glyphs'][:5]}")
+    if stats["invisible"]:
+        problems.append(f"{rel}: {stats['invisible']} typeset formulas have no size on the page")
+    if outside:
+        problems.append(f"{rel}: requests leaving the site: {outside[:5]}")
+    if broken:
+        problems.append(f"{rel}: broken resources: {broken[:5]}")
+    if shot is not None:
+        page.screenshot(path=str(shot), full_page=False)
+    ctx.close()
+    return problems, elapsed
+
+
 def test_every_page_typesets_offline(browser, server, built_site):
     SHOTS.mkdir(exist_ok=True)
-    timings = {}
-    problems = []
+    timings, problems = {}, []
     pages = _pages(built_site)
     assert "softmax_ce.html" in pages and "index.html" in pages
     for rel in pages:
-        ctx = browser.new_context(viewport={"width": 1280, "height": 900})
-        page = ctx.new_page()
-        outside, broken, console_errors = [], [], []
-
-        def route(r, outside=outside):
-            url = r.request.url
-            if url.startswith(server) or url.startswith(("blob:", "data:")):
-                r.continue_()
-            else:
-                outside.append(url)
-                r.abort()
-
-        page.route("**/*", route)
-        page.on("response", lambda resp, broken=broken: resp.status >= 400 and broken.append(f"{resp.status} {resp.url}"))
-        page.on("requestfailed", lambda req, broken=broken, outside=outside:
-                req.url not in outside and broken.append(f"failed {req.url}"))
-        page.on("console", lambda m, ce=console_errors: m.type == "error" and ce.append(m.text))
-        start = time.perf_counter()
-        page.goto(server + rel, wait_until="domcontentloaded")
-        n_math = page.evaluate("document.querySelectorAll('span.math, div.math').length")
-        if n_math:
-            page.wait_for_function("window.MathJax && MathJax.startup && MathJax.startup.promise", timeout=15000)
-            page.evaluate("MathJax.startup.promise")
-        timings[rel] = time.perf_counter() - start
-        page.wait_for_load_state("load")  # every resource answered (or failed) before judging
-        stats = page.evaluate("""() => {
-            const math = [...document.querySelectorAll('span.math, div.math')];
-            return {
-              math: math.length,
-              typeset: math.filter(e => e.querySelector('mjx-container')).length,
-              merror: document.querySelectorAll('mjx-merror').length,
-              raw: math.filter(e => !e.querySelector('mjx-container')).map(e => e.textContent.slice(0, 80)),
-            };
-        }""")
-        if stats["typeset"] != stats["math"]:
-            problems.append(f"{rel}: {stats['math'] - stats['typeset']} math elements not typeset, e.g. {stats['raw'][:2]}")
-        if stats["merror"]:
-            problems.append(f"{rel}: {stats['merror']} MathJax errors")
-        if outside:
-            problems.append(f"{rel}: requests leaving the site: {outside[:5]}")
-        if broken:
-            problems.append(f"{rel}: broken resources: {broken[:5]}")
-        if rel not in ("genindex.html", "search.html", "py-modindex.html"):
-            page.screenshot(path=str(SHOTS / f"{Path(rel).stem}.png"), full_page=False)
-        ctx.close()
+        shot = None if rel in ("genindex.html", "search.html", "py-modindex.html") else SHOTS / f"{Path(rel).stem}.png"
+        found, timings[rel] = inspect_page(browser, server, rel, shot)
+        problems += found
     (SHOTS / "timings.json").write_text(json.dumps(timings, indent=1))
     assert not problems, "\n".join(problems)
+
+
+BAD_PAGE = """<!doctype html><html><head><link rel="stylesheet" href="missing.css"></head><body>
+<p><span class="math notranslate nohighlight">\\(x^2\\)</span> left as TeX.</p>
+<p><span class="math notranslate nohighlight"><mjx-container><svg width="1ex" height="1ex" viewBox="0 0 10 10">
+<use xlink:href="#MJX-NCM-I-NOWHERE" xmlns:xlink="http://www.w3.org/1999/xlink"></use></svg></mjx-container></span></p>
+<p><span class="math notranslate nohighlight"><mjx-container><svg width="0" height="0"><g data-mml-node="merror"></g>
+</svg></mjx-container></span></p>
+<img src="https://example.com/tracker.png">
+</body></html>"""
+
+
+def test_the_page_check_catches_each_kind_of_fault(browser, tmp_path):
+    """The checks above can fail: a page with every fault they look for is reported for each."""
+    (tmp_path / "bad.html").write_text(BAD_PAGE)
+    httpd, url = _serve(tmp_path)
+    try:
+        problems, _ = inspect_page(browser, url, "bad.html")
+    finally:
+        httpd.shutdown()
+    text = "\n".join(problems)
+    for needle in ("1 math elements not typeset", "1 MathJax errors", "#MJX-NCM-I-NOWHERE",
+                   "1 typeset formulas have no size", "requests leaving the site: ['https://example.com/tracker.png']",
+                   "broken resources: ['404 "):
+        assert needle in text, (needle, text)

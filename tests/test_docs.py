@@ -1,4 +1,5 @@
-"""The site builds strictly (-W), executes its pages, serves its own math, fails on a failing cell."""
+"""The site builds strictly (-W), executes its pages, typesets its own math at build time, and fails on a
+failing cell or a TeX error."""
 
 from __future__ import annotations
 
@@ -47,24 +48,63 @@ def test_pages_show_checked_derivations_and_tables(built_site):
     assert "<img" in html  # the figure
 
 
-def test_math_is_local_and_no_url_leaves_the_site(built_site):
-    assert (built_site / "_static" / "mathjax" / "tex-mml-chtml.js").is_file()
+def test_math_is_typeset_at_build_time_and_no_url_leaves_the_site(built_site):
+    html = (built_site / "softmax_ce.html").read_text()
+    assert "mjx-container" in html and '<svg xmlns="http://www.w3.org/2000/svg" style="display: none"' in html
+    assert (built_site / "_static" / "math" / "mathjax-svg.css").is_file()
     for page in built_site.rglob("*.html"):
         text = page.read_text()
+        assert "MathJax.startup" not in text and "tex-mml" not in text, page.name  # no script typesets
         for m in re.finditer(r'<(?:script|link|img)[^>]+(?:src|href)="([^"]+)"', text):
             assert not re.match(r"(https?:)?//", m.group(1)), (page.name, m.group(1))
+        # every formula on the page was typeset: none is left as TeX between \( \) or \[ \]
+        for m in re.finditer(r'<(span|div) class="math notranslate nohighlight"[^>]*>(.*?)</\1>', text, re.S):
+            assert m.group(2).lstrip().startswith(("<mjx-container", '<span class="eqno">')), (page.name, m.group(2)[:80])
 
 
-def test_missing_mathjax_fails_instead_of_cdn(monkeypatch, tmp_path):
-    conf = _conf()
-    monkeypatch.setattr(conf, "MATHJAX_SRC", tmp_path / "nothing")
+def test_missing_mathjax_fails_instead_of_cdn(tmp_path):
+    import prerender_math
 
     class App:
-        class config:
-            mathjax_path = conf.mathjax_path
+        class builder:
+            format = "html"
+            math_renderer_name = "prerender"
 
-    with pytest.raises(conf.ConfigError, match="local MathJax copy missing"):
-        conf._check_mathjax(App)
+        class config:
+            prerender_math_node_modules = str(tmp_path / "nothing")
+
+    with pytest.raises(prerender_math.ConfigError, match="local MathJax copy missing"):
+        prerender_math._check(App)
+
+
+def _tiny_site(tmp_path, body: str) -> Path:
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "index.md").write_text("# Math\n\n" + body + "\n")
+    return src
+
+
+def test_a_tex_error_fails_the_build_naming_page_and_formula(tmp_path):
+    proc = sphinx_build(_tiny_site(tmp_path, "Fine: $x^2$. Broken: $\\frac{1}{\\notamacro{2}}$."), tmp_path / "out")
+    assert proc.returncode != 0
+    out = proc.stdout + proc.stderr
+    assert "index.md:3: ERROR: TeX error: Undefined control sequence \\notamacro in formula: " \
+           "\\frac{1}{\\notamacro{2}}" in out, out[-2000:]
+    assert "Traceback" not in out
+
+
+def test_display_math_is_composed_as_sphinx_mathjax_composes_it(tmp_path):
+    """The TeX sent to MathJax for a block is what sphinx.ext.mathjax would have put on the page."""
+    from docutils import nodes
+    from prerender_math import display_tex
+
+    def block(text, **kw):
+        return nodes.math_block(text, text, **kw)
+
+    assert display_tex(block("a = b")) == "a = b"
+    assert display_tex(block(r"a &= b \\ &= c")) == r"\begin{split}a &= b \\ &= c\end{split}"
+    assert display_tex(block("a = b\n\nc = d")) == r"\begin{align}\begin{aligned}a = b\\c = d\end{aligned}\end{align}"
+    assert display_tex(block(r"\begin{align}x\end{align}", nowrap=True)) == r"\begin{align}x\end{align}"
 
 
 def test_cache_key_changes_with_package_source(tmp_path):
