@@ -8,12 +8,14 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 ASSETS := node_modules/.installed
 SPHINX_OPTS ?=
+# one process more than cores: the writing phase uses one fewer than -j, and readers wait on kernels
+JOBS   ?= $(shell echo $$(( $$(nproc 2>/dev/null || echo 1) + 1 )))
 BUILD  := _build/html
 
 .PHONY: html test serve bench check clean distclean
 
 html: $(STAMP) $(ASSETS)
-	$(BIN)/sphinx-build -T -W --keep-going -q -j auto -b html -c . $(SPHINX_OPTS) docs $(BUILD)
+	$(BIN)/sphinx-build -T -W --keep-going -q -j $(JOBS) -b html -c . $(SPHINX_OPTS) docs $(BUILD)
 	@echo "Site built: $(BUILD)/index.html"
 
 test: $(STAMP) $(ASSETS)

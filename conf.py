@@ -24,6 +24,7 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.napoleon",
     "prerender_math",  # docs/_ext: math typeset at build time with the pinned MathJax
+    "forked_kernel",  # docs/_ext: page kernels forked from a process with the libraries imported
     "sphinx_copybutton",
     "sphinx_togglebutton",
     "sphinxcontrib.bibtex",
@@ -39,6 +40,7 @@ myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "deflist"]
 myst_heading_anchors = 3
 nb_execution_mode = os.environ.get("NB_EXECUTION_MODE", "cache")
 nb_execution_raise_on_error = True  # a failing cell fails the build
+nb_kernel_rgx_aliases = {"^python3$": "python3-forked"}  # docs/_ext/forked_kernel.py
 nb_execution_show_tb = True
 nb_execution_timeout = 300
 nb_merge_streams = True
@@ -77,6 +79,10 @@ html_theme_options = {
 }
 html_last_updated_fmt = None
 html_show_sourcelink = False
+# No general index or module index pages: the API pages are short and the search finds every
+# documented name (each index page costs every build, even a no-change one, a third of a second).
+html_use_index = False
+html_domain_indices = False
 # No request may leave the site: no Google fonts, no analytics, nothing from a CDN.
 html_baseurl = ""
 
@@ -91,33 +97,68 @@ autodoc_default_options = {"members": True, "undoc-members": False}
 
 
 # ---- a balanced parallel read ---------------------------------------------------------------
-# With -j, Sphinx reads the pages in fixed chunks of consecutive names, one process per chunk.
-# Executing a notebook page costs seconds (a kernel, SymPy, its checks); the other pages cost
-# little. Order the pages so that each chunk gets about the same work.
+# With -j, Sphinx splits the pages to read into as many fixed runs of consecutive names as there
+# are processes. Executing a notebook page costs seconds (a kernel, its checks, its figures), the
+# other pages little, so fixed runs leave one process idle while the other still works. While
+# reading, each page is its own task instead (the API pages one task together: they share the
+# package import), heaviest first, and a free process takes the next one.
 
 
 def _read_cost(path: Path) -> float:
+    """Rough seconds to read a page (only the order of the tasks depends on it)."""
     text = path.read_text(encoding="utf-8") if path.is_file() else ""
     if "file_format: mystnb" in text:
-        return 3.0 + 0.25 * text.count("```{code-cell}")
-    return 1.0 * text.count(".. automodule::") + 0.2
+        return 2.5 + 0.2 * text.count("```{code-cell}")
+    return 0.6 * text.count(".. automodule::") + 0.1
 
 
-def _balance_read(app, env, docnames):
-    from sphinx.util.parallel import make_chunks
+def _is_api(docname: str) -> bool:
+    return docname.split("/")[-1].startswith("api")
 
+
+def _read_tasks(docnames, nproc, maxbatch=10):
+    """Replaces sphinx.util.parallel.make_chunks while reading: one task per page (API pages
+    together). ``docnames`` come heaviest first; Sphinx starts the first ``nproc`` tasks at once
+    and then the most recently added waiting one, so the rest go in lightest first."""
+    api = [d for d in docnames if _is_api(d)]
+    tasks = [[d] for d in docnames if not _is_api(d)]
+    if api:
+        tasks.insert(min((i for i, t in enumerate(tasks) if _read_cost.cache[t[0]] < _read_cost.cache["<api>"]),
+                         default=len(tasks)), api)
+    return tasks[:nproc] + tasks[nproc:][::-1]
+
+
+def _order_read(app, env, docnames):
     if app.parallel <= 1 or len(docnames) < 2:
         return
-    sizes = [len(c) for c in make_chunks(list(docnames), app.parallel)]
-    chunks = [[] for _ in sizes]
-    load = [0.0] * len(sizes)
-    costs = {d: _read_cost(Path(env.doc2path(d))) for d in docnames}
-    for doc in sorted(docnames, key=lambda d: -costs[d]):  # heaviest first, to the lightest chunk with room
-        k = min((i for i in range(len(sizes)) if len(chunks[i]) < sizes[i]), key=lambda i: load[i])
-        chunks[k].append(doc)
-        load[k] += costs[doc]
-    docnames[:] = [d for c in chunks for d in c]
+    import sphinx.builders
+
+    cost = {d: _read_cost(Path(env.doc2path(d))) for d in docnames}
+    cost["<api>"] = sum(cost[d] for d in docnames if _is_api(d)) + 1.0  # + the package import
+    _read_cost.cache = cost
+    docnames.sort(key=lambda d: -cost[d])
+    _order_read.original = sphinx.builders.make_chunks
+    sphinx.builders.make_chunks = _read_tasks
+
+
+def _restore_chunks(app, env):
+    import sphinx.builders
+
+    if getattr(_order_read, "original", None) is not None:
+        sphinx.builders.make_chunks = _order_read.original  # writing keeps Sphinx's own runs
+        _order_read.original = None
+
+
+def _create_execution_cache(app, env, docnames):
+    """Create jupyter-cache's database before the reader processes start: two of them creating
+    it at once race ("table nbcache already exists")."""
+    if docnames and app.config.nb_execution_mode == "cache":
+        from jupyter_cache import get_cache
+
+        get_cache(app.config.nb_execution_cache_path).list_cache_records()
 
 
 def setup(app):
-    app.connect("env-before-read-docs", _balance_read)
+    app.connect("env-before-read-docs", _create_execution_cache)
+    app.connect("env-before-read-docs", _order_read)
+    app.connect("env-updated", _restore_chunks)

@@ -353,6 +353,8 @@ def _canon(expr):
     first: ``replace`` works bottom-up and would otherwise turn the inner derivative into f'(ξ)
     and leave a ``Subs`` that only ``simplify`` can see through.
     """
+    if not expr.has(sp.Derivative, sp.Subs):
+        return expr
     is_subs = lambda e: isinstance(e, sp.Subs) and _prime_form(e) is not None  # noqa: E731
     expr = expr.replace(is_subs, lambda e: _from_form(_prime_form(e)))
     return expr.replace(lambda e: _prime_form(e) is not None, lambda e: _from_form(_prime_form(e)))
@@ -621,13 +623,12 @@ class Derivation:
         conds = self.conditions_at(k)
         method, worst = "symbolic", 0.0
         order = list(_ATTEMPTS)
+        left, right = _elements(prev.expr), _elements(cur.expr)
+        if len(left) != len(right):
+            raise StepError(self.name, k, cur.why, prev.expr, cur.expr,
+                            f"shapes differ: {len(left)} vs {len(right)} elements")
         for n, inst in enumerate(self.instances):
-            defs = self._defs(n)
             where = f" at {_inst_text(inst)}" if inst else ""
-            left, right = _elements(prev.expr), _elements(cur.expr)
-            if len(left) != len(right):
-                raise StepError(self.name, k, cur.why, prev.expr, cur.expr,
-                                f"shapes differ: {len(left)} vs {len(right)} elements")
             for e, (le, ri) in enumerate(zip(left, right)):
                 try:
                     a = self._evaluated(k - 1, n, e, le, conds)

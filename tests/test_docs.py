@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.xdist_group("site")  # one worker builds the site once
+SITE = pytest.mark.xdist_group("site")  # the tests that use the built site share one worker
 
 from conftest import ROOT, sphinx_build
 from derivations import registry
@@ -30,6 +30,7 @@ def test_every_topic_has_module_page_and_test():
         assert (ROOT / "tests" / f"test_{name}.py").is_file()
 
 
+@SITE
 def test_build_is_clean_and_has_every_page(built_site):
     for md in (ROOT / "docs").rglob("*.md"):
         rel = md.relative_to(ROOT / "docs").with_suffix(".html")
@@ -39,6 +40,7 @@ def test_build_is_clean_and_has_every_page(built_site):
     assert not re.search(r"(WARNING|ERROR|CRITICAL):", stderr), stderr
 
 
+@SITE
 def test_pages_show_checked_derivations_and_tables(built_site):
     html = (built_site / "softmax_ce.html").read_text()
     for label in ("softmax-jacobian", "ce-gradient", "logsumexp-shift", "softmax-shift"):
@@ -48,6 +50,7 @@ def test_pages_show_checked_derivations_and_tables(built_site):
     assert "<img" in html  # the figure
 
 
+@SITE
 def test_math_is_typeset_at_build_time_and_no_url_leaves_the_site(built_site):
     html = (built_site / "softmax_ce.html").read_text()
     assert "mjx-container" in html and '<svg xmlns="http://www.w3.org/2000/svg" style="display: none"' in html
@@ -127,3 +130,25 @@ def test_failing_cell_fails_the_build(tmp_path):
     proc = sphinx_build(src, tmp_path / "out", "-D", "nb_execution_mode=force")
     assert proc.returncode != 0
     assert "this cell fails on purpose" in proc.stdout + proc.stderr
+
+
+NOTEBOOK = "---\nfile_format: mystnb\nkernelspec:\n  name: python3\n  display_name: Python 3\n---\n"
+
+
+def test_each_page_runs_in_its_own_forked_kernel(tmp_path):
+    """Pages run in kernels forked from a warm process (docs/_ext/forked_kernel.py), and nothing
+    one page does is seen by the next."""
+    src = tmp_path / "src"
+    src.mkdir()
+    cell = "```{code-cell} python\nimport builtins, os\n%s\n```\n"
+    (src / "index.md").write_text(NOTEBOOK + "# First\n\n" + cell % (
+        "print('forked:', os.environ.get('DERIVATIONS_FORKED_KERNEL'))\n"
+        "print('numpy preloaded:', 'numpy' in __import__('sys').modules)\n"
+        "builtins.LEFT_BEHIND = True") + "\n```{toctree}\nsecond\n```\n")
+    (src / "second.md").write_text(NOTEBOOK + "# Second\n\n" + cell % "print('sees the first page:', hasattr(builtins, 'LEFT_BEHIND'))")
+    proc = sphinx_build(src, tmp_path / "out", "-D", "nb_execution_mode=force")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    first = (tmp_path / "out" / "index.html").read_text()
+    assert "forked: 1" in first and "numpy preloaded: True" in first
+    assert "sees the first page: False" in (tmp_path / "out" / "second.html").read_text()
+    assert "ordinary kernel" not in proc.stderr

@@ -1,21 +1,23 @@
 // Typeset TeX to SVG with the pinned MathJax at build time, so pages arrive with finished math.
 //
-// Usage: node render_math.mjs <node_modules>
-// Reads one JSON request per line on stdin:  {"items": [[tex, display], ...], "local": false}
-// Writes one JSON answer per line on stdout:
+// Usage: node render_math.mjs <node_modules> <socket>
+// Listens on the Unix socket; each connection sends JSON requests, one per line:
+//   {"items": [[tex, display], ...], "local": false}
+// and gets one JSON answer per line:
 //   {"html": [... or null], "errors": {"<index>": "TeX error: …"}, "defs": "<svg>…</svg>", "css": "…"}
 // or {"error": "…"} when the request itself could not be handled.
 // A request is one page: its glyph shapes are defined once, in "defs" (a hidden <svg> the page
 // carries), and every formula refers to them. With "local": true each formula carries its own
 // glyphs instead (for math that appears outside a page's own text, e.g. in the navigation).
-// A TeX error is reported for its formula (the build fails on it), never drawn as a red box.
-import {createInterface} from 'node:readline';
+// Requests are handled one at a time. A TeX error is reported for its formula (the build fails
+// on it), never drawn as a red box. The server exits when its standard input closes.
+import {createServer} from 'node:net';
 import {pathToFileURL} from 'node:url';
 import path from 'node:path';
 
-const [nodeModules] = process.argv.slice(2);
-if (!nodeModules) {
-  process.stderr.write('usage: node render_math.mjs <node_modules>\n');
+const [nodeModules, socketPath] = process.argv.slice(2);
+if (!nodeModules || !socketPath) {
+  process.stderr.write('usage: node render_math.mjs <node_modules> <socket>\n');
   process.exit(2);
 }
 const {default: MathJax} = await import(pathToFileURL(path.join(nodeModules, 'mathjax', 'node-main.mjs')).href);
@@ -57,15 +59,30 @@ async function render(items, local) {
   return {html, errors, defs, css};
 }
 
-const lines = createInterface({input: process.stdin, crlfDelay: Infinity});
-for await (const line of lines) {
-  if (!line.trim()) continue;
-  let answer;
+async function answer(line) {
   try {
     const request = JSON.parse(line);
-    answer = await render(request.items, Boolean(request.local));
+    return await render(request.items, Boolean(request.local));
   } catch (err) {
-    answer = {error: String(err && err.stack || err)};
+    return {error: String(err && err.stack || err)};
   }
-  process.stdout.write(JSON.stringify(answer) + '\n');
 }
+
+let queue = Promise.resolve();  // one request at a time: the glyph cache belongs to one page
+const server = createServer(conn => {
+  conn.setEncoding('utf8');
+  let buffer = '';
+  conn.on('data', chunk => {
+    buffer += chunk;
+    let end;
+    while ((end = buffer.indexOf('\n')) >= 0) {
+      const line = buffer.slice(0, end);
+      buffer = buffer.slice(end + 1);
+      if (line.trim()) queue = queue.then(() => answer(line)).then(a => { conn.write(JSON.stringify(a) + '\n'); });
+    }
+  });
+  conn.on('error', () => {});
+});
+server.listen(socketPath);
+process.stdin.resume();
+process.stdin.on('end', () => { server.close(); process.exit(0); });

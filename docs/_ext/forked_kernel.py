@@ -1,0 +1,180 @@
+"""Start each page's Jupyter kernel by forking a process that has already imported the heavy
+libraries, instead of starting Python afresh.
+
+Every executed page otherwise pays about two and a half seconds before its first cell runs:
+a new Python, IPython and ipykernel, then NumPy, SymPy and Matplotlib. Here one *zygote* process
+per build imports them once; a page's kernel is a fork of it, running the standard ipykernel
+(``IPKernelApp``) in the page's folder with the build's environment. Each page still gets a
+process of its own, so no state passes from page to page; the project's own modules are never
+pre-imported, so an edited module is always the one a page runs.
+
+The pieces:
+
+- the kernelspec ``kernels/python3-forked`` (found through ``JUPYTER_PATH``), whose tiny
+  launcher (``launch.py``) asks the zygote for a kernel, forwards signals to it and exits with
+  its exit code; myst-nb is pointed at it with ``nb_kernel_rgx_aliases``;
+- :func:`zygote` (``python forked_kernel.py SOCKET``): accepts requests on a Unix socket, forks,
+  reaps, and stops a kernel whose launcher has gone (e.g. killed after a timeout);
+- the Sphinx hooks: the zygote starts when there are pages to read and stops with the build.
+
+If the zygote cannot be reached the launcher starts an ordinary kernel and says so on stderr.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import selectors
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+KERNEL_NAME = "python3-forked"
+ENV_SOCKET = "DERIVATIONS_KERNEL_ZYGOTE"
+ENV_FORKED = "DERIVATIONS_FORKED_KERNEL"  # set to "1" inside a forked kernel
+PRELOAD = ("numpy", "sympy", "mpmath", "autograd", "matplotlib.pyplot", "IPython",
+           "ipykernel.kernelapp", "ipykernel.ipkernel")
+
+
+# ---- the zygote ------------------------------------------------------------------------------
+
+
+def _child(request: dict) -> None:
+    """In the forked process: become the page's kernel (never returns)."""
+    code = 0
+    try:
+        os.chdir(request["cwd"])
+        os.environ.clear()
+        os.environ.update(request["env"])
+        os.environ[ENV_FORKED] = "1"
+        # parent_handle: no "connect another client" banner, and the kernel exits if the zygote dies
+        sys.argv = ["ipykernel_launcher", *request["argv"], f"--IPKernelApp.parent_handle={os.getppid()}"]
+        sys.path[0] = ""  # as `python -m ipykernel_launcher` has it
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        from ipykernel.kernelapp import launch_new_instance
+
+        launch_new_instance()
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    except BaseException:  # noqa: BLE001 - report, then leave without running the zygote's code
+        import traceback
+
+        traceback.print_exc()
+        code = 1
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+
+
+def zygote(path: str) -> None:
+    """Serve kernel requests on the Unix socket ``path`` until the build (our parent) ends."""
+    parent = os.getppid()
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(32)  # launchers may connect now; they wait until the imports below are done
+    os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    for name in PRELOAD:
+        __import__(name)
+    stopping = []
+    signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+    sel = selectors.DefaultSelector()
+    sel.register(listener, selectors.EVENT_READ)
+    kernels: dict[socket.socket, int] = {}
+
+    def finish(conn, pid, code=None):
+        if code is None:  # its launcher is gone: stop the kernel
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            os.waitpid(pid, 0)
+        else:
+            try:
+                conn.sendall(json.dumps({"exit": code}).encode() + b"\n")
+            except OSError:
+                pass
+        sel.unregister(conn)
+        conn.close()
+        del kernels[conn]
+
+    while not stopping and os.getppid() == parent:
+        for key, _ in sel.select(timeout=0.2):
+            if key.fileobj is listener:
+                conn, _ = listener.accept()
+                request = json.loads(conn.makefile("r").readline())
+                pid = os.fork()
+                if pid == 0:
+                    sel.close()
+                    listener.close()
+                    conn.close()
+                    _child(request)
+                conn.sendall(json.dumps({"pid": pid}).encode() + b"\n")
+                kernels[conn] = pid
+                sel.register(conn, selectors.EVENT_READ)
+            elif not key.fileobj.recv(64):
+                finish(key.fileobj, kernels[key.fileobj])
+        for conn, pid in list(kernels.items()):
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                finish(conn, pid, os.waitstatus_to_exitcode(status))
+    for conn, pid in list(kernels.items()):
+        finish(conn, pid)
+    listener.close()
+
+
+# ---- the Sphinx side -------------------------------------------------------------------------
+
+_running: dict = {}
+
+
+def _executes(env, docname: str) -> bool:
+    path = Path(env.doc2path(docname))
+    return path.suffix == ".ipynb" or "file_format: mystnb" in path.read_text(encoding="utf-8")[:500]
+
+
+def _start(app, env, docnames):
+    if _running or app.config.nb_execution_mode == "off" or not any(_executes(env, d) for d in docnames):
+        return
+    folder = tempfile.mkdtemp(prefix="kernel-zygote-")
+    path = os.path.join(folder, "socket")
+    proc = subprocess.Popen([sys.executable, __file__, path])
+    _running.update(proc=proc, path=path, folder=folder, pid=os.getpid())
+    os.environ[ENV_SOCKET] = path
+    os.environ["JUPYTER_PATH"] = os.pathsep.join(filter(None, [str(HERE), os.environ.get("JUPYTER_PATH")]))
+    atexit.register(_stop)
+
+
+def _stop(*_):
+    if not _running or _running["pid"] != os.getpid():
+        return
+    proc = _running["proc"]
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    for name in (_running["path"], _running["folder"]):
+        try:
+            os.rmdir(name) if name == _running["folder"] else os.unlink(name)
+        except OSError:
+            pass
+    os.environ.pop(ENV_SOCKET, None)
+    _running.clear()
+
+
+def setup(app):
+    app.connect("env-before-read-docs", _start)
+    app.connect("build-finished", _stop)
+    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
+
+
+if __name__ == "__main__":
+    zygote(sys.argv[1])
