@@ -98,52 +98,68 @@ def _pages(site: Path) -> list[str]:
     return sorted(p.relative_to(site).as_posix() for p in site.glob("*.html"))
 
 
-def inspect_page(browser, server: str, rel: str, shot: Path | None = None) -> tuple[list[str], float]:
-    """Open one page; return what is wrong with it and the seconds until its math was there."""
-    ctx = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = ctx.new_page()
-    outside, broken = [], []
+class Visitor:
+    """A reader's browser tab: one context (its cache is kept, as a reader's is), watching every
+    request. The first page it opens arrives with nothing cached."""
 
-    def request(req):  # watched, not routed through Python: that would slow every request
-        if not req.url.startswith((server, "blob:", "data:")):
-            outside.append(req.url)
+    def __init__(self, browser, server: str):
+        self.server = server
+        self.ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+        self.page = self.ctx.new_page()
+        self.outside, self.broken = [], []
+        self.page.on("request", self._request)  # watched, not routed through Python (slow)
+        self.page.on("response", lambda r: r.status >= 400 and self.broken.append(f"{r.status} {r.url}"))
+        self.page.on("requestfailed", lambda r: r.url not in self.outside and self.broken.append(f"failed {r.url}"))
 
-    page.on("request", request)
-    page.on("response", lambda resp: resp.status >= 400 and broken.append(f"{resp.status} {resp.url}"))
-    page.on("requestfailed", lambda req: req.url not in outside and broken.append(f"failed {req.url}"))
-    start = time.perf_counter()
-    page.goto(server + rel, wait_until="domcontentloaded")
-    stats = page.evaluate(MATH_STATS)  # no script runs to typeset: it is all there on arrival
-    elapsed = time.perf_counter() - start
-    page.wait_for_load_state("load")  # every resource answered (or failed) before judging
-    problems = []
-    if stats["typeset"] != stats["math"]:
-        problems.append(f"{rel}: {stats['math'] - stats['typeset']} math elements not typeset, e.g. {stats['raw'][:2]}")
-    if stats["merror"]:
-        problems.append(f"{rel}: {stats['merror']} MathJax errors")
-    if stats["undefined_glyphs"]:
-        problems.append(f"{rel}: formulas refer to glyphs the page does not define: {stats['undefined_glyphs'][:5]}")
-    if stats["invisible"]:
-        problems.append(f"{rel}: {stats['invisible']} typeset formulas have no size on the page")
-    if outside:
-        problems.append(f"{rel}: requests leaving the site: {outside[:5]}")
-    if broken:
-        problems.append(f"{rel}: broken resources: {broken[:5]}")
-    if shot is not None:
-        page.screenshot(path=str(shot), full_page=False)
-    ctx.close()
-    return problems, elapsed
+    def _request(self, req):
+        if not req.url.startswith((self.server, "blob:", "data:")):
+            self.outside.append(req.url)
+
+    def close(self):
+        self.ctx.close()
+
+    def inspect(self, rel: str, shot: Path | None = None) -> tuple[list[str], float]:
+        """Open one page; return what is wrong with it and the seconds until its math was there."""
+        self.outside.clear()
+        self.broken.clear()
+        start = time.perf_counter()
+        self.page.goto(self.server + rel, wait_until="domcontentloaded")
+        stats = self.page.evaluate(MATH_STATS)  # no script runs to typeset: it is all there on arrival
+        elapsed = time.perf_counter() - start
+        self.page.wait_for_load_state("load")  # every resource answered (or failed) before judging
+        problems = []
+        if stats["typeset"] != stats["math"]:
+            problems.append(f"{rel}: {stats['math'] - stats['typeset']} math elements not typeset, e.g. {stats['raw'][:2]}")
+        if stats["merror"]:
+            problems.append(f"{rel}: {stats['merror']} MathJax errors")
+        if stats["undefined_glyphs"]:
+            problems.append(f"{rel}: formulas refer to glyphs the page does not define: {stats['undefined_glyphs'][:5]}")
+        if stats["invisible"]:
+            problems.append(f"{rel}: {stats['invisible']} typeset formulas have no size on the page")
+        if self.outside:
+            problems.append(f"{rel}: requests leaving the site: {self.outside[:5]}")
+        if self.broken:
+            problems.append(f"{rel}: broken resources: {self.broken[:5]}")
+        if shot is not None:
+            self.page.screenshot(path=str(shot), full_page=False)
+        return problems, elapsed
 
 
 def test_every_page_typesets_offline(browser, server, built_site):
+    """Seconds until each page's math was there go to screenshots/timings.json (a reader's tab,
+    cache kept); ``make bench`` measures every page with nothing cached."""
     SHOTS.mkdir(exist_ok=True)
     timings, problems = {}, []
     pages = _pages(built_site)
     assert "softmax_ce.html" in pages and "index.html" in pages
-    for rel in pages:
-        shot = SHOTS / f"{Path(rel).stem}.png" if _is_chapter(built_site / rel) else None
-        found, timings[rel] = inspect_page(browser, server, rel, shot)
-        problems += found
+    tab = Visitor(browser, server)
+    try:
+        for rel in pages:
+            shot = SHOTS / f"{Path(rel).stem}.png" if _is_chapter(built_site / rel) else None
+            found, timings[rel] = tab.inspect(rel, shot)
+            problems += found
+    finally:
+        tab.close()
     (SHOTS / "timings.json").write_text(json.dumps(timings, indent=1))
     assert not problems, "\n".join(problems)
 
@@ -162,9 +178,11 @@ def test_the_page_check_catches_each_kind_of_fault(browser, tmp_path):
     """The checks above can fail: a page with every fault they look for is reported for each."""
     (tmp_path / "bad.html").write_text(BAD_PAGE)
     httpd, url = _serve(tmp_path)
+    tab = Visitor(browser, url)
     try:
-        problems, _ = inspect_page(browser, url, "bad.html")
+        problems, _ = tab.inspect("bad.html")
     finally:
+        tab.close()
         httpd.shutdown()
     text = "\n".join(problems)
     for needle in ("1 math elements not typeset", "1 MathJax errors", "#MJX-NCM-I-NOWHERE",

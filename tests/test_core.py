@@ -84,7 +84,7 @@ def test_numeric_fallback_is_labelled():
 def test_numeric_fallback_label_is_rendered(monkeypatch):
     import derivations.core as core
 
-    monkeypatch.setattr(core, "_is_zero_symbolically", lambda diff, order=None: False)
+    monkeypatch.setattr(core, "_is_zero_symbolically", lambda diff, order=None, simplify=True: False)
     d = Derivation("forced", "forced", sp.Derivative(x**2, x)).step(2 * x, "power rule")
     assert d.check()[0].method == "numeric"
     assert "verified numerically" in d.latex() and "[verified numerically]" in d.text()
@@ -171,3 +171,19 @@ def test_each_module_renders_with_its_own_latex_names():
         made[module] = env["d"]
     assert "q_{1}" in made["topic_a"].latex() and "q^{(1)}" not in made["topic_a"].latex()
     assert "q^{(1)}" in made["topic_b"].latex() and "q_{1}" not in made["topic_b"].latex()
+
+
+def test_a_wrong_step_is_refuted_before_simplify(monkeypatch):
+    """A step the cheap attempts cannot prove is first probed at one random point; a wrong one
+    fails there, without the costly simplify (which is kept for steps that look right)."""
+    import derivations.core as core
+
+    calls = []
+    real = sp.simplify
+    monkeypatch.setattr(core.sp, "simplify", lambda e, *a, **k: calls.append(e) or real(e, *a, **k))
+    wrong = Derivation("wrong", "wrong", sp.Derivative(sp.sin(x) ** 2, x)).step(sp.sin(2 * x) + x, "slip")
+    with pytest.raises(StepError, match="relative difference"):
+        wrong.check()
+    assert calls == []
+    right = Derivation("right", "right", sp.cos(x) ** 2 - sp.sin(x) ** 2).step(sp.cos(2 * x), "double angle")
+    assert right.check()[0].method == "symbolic" and calls  # proved, by simplify
