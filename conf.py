@@ -158,7 +158,21 @@ def _create_execution_cache(app, env, docnames):
         get_cache(app.config.nb_execution_cache_path).list_cache_records()
 
 
+def _template_cache(app):
+    """Keep the theme's compiled Jinja templates between builds (next to the doctrees): a build
+    with nothing to write still renders the search page, and compiling the theme's templates for
+    it costs more than the rest of that build."""
+    from jinja2 import FileSystemBytecodeCache
+
+    templates = getattr(app.builder, "templates", None)
+    if templates is not None and hasattr(templates, "environment"):
+        folder = Path(app.doctreedir) / "jinja-cache"
+        folder.mkdir(parents=True, exist_ok=True)
+        templates.environment.bytecode_cache = FileSystemBytecodeCache(str(folder))
+
+
 def setup(app):
+    app.connect("builder-inited", _template_cache)
     app.connect("env-before-read-docs", _create_execution_cache)
     app.connect("env-before-read-docs", _order_read)
     app.connect("env-updated", _restore_chunks)

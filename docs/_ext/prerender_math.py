@@ -240,6 +240,8 @@ def _finish(app, exception):
     try:
         if exception is None and app.builder.format == "html" and app.builder.math_renderer_name == "prerender":
             css = Path(app.outdir) / "_static" / CSS
+            if css.is_file() and os.environ.get(ENV_SOCKET) is None:
+                return  # nothing typeset in this build (e.g. nothing changed): no MathJax to start
             text = _request(app, [], local=True)["css"]
             if not css.is_file() or css.read_text(encoding="utf-8") != text:
                 css.parent.mkdir(parents=True, exist_ok=True)
