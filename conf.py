@@ -171,7 +171,21 @@ def _template_cache(app):
         templates.environment.bytecode_cache = FileSystemBytecodeCache(str(folder))
 
 
+def _skip_sympy_internals(app, what, name, obj, skip, options):
+    """Keep SymPy's machinery out of the API pages: a generic function ``f = Function("f")`` is a
+    class SymPy makes at run time (not our API), and SymPy gives every function class its own
+    ``default_assumptions``, ``is_*`` and ``name`` attributes."""
+    import sympy
+
+    if isinstance(obj, sympy.core.function.UndefinedFunction):
+        return True
+    if what == "class" and (name in ("default_assumptions", "name") or name.startswith("is_")):
+        return True
+    return None
+
+
 def setup(app):
+    app.connect("autodoc-skip-member", _skip_sympy_internals)
     app.connect("builder-inited", _template_cache)
     app.connect("env-before-read-docs", _create_execution_cache)
     app.connect("env-before-read-docs", _order_read)

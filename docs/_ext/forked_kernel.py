@@ -31,7 +31,7 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
+import threading
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -39,7 +39,8 @@ KERNEL_NAME = "python3-forked"
 ENV_SOCKET = "DERIVATIONS_KERNEL_ZYGOTE"
 ENV_FORKED = "DERIVATIONS_FORKED_KERNEL"  # set to "1" inside a forked kernel
 PRELOAD = ("numpy", "sympy", "mpmath", "autograd", "matplotlib.pyplot", "IPython",
-           "ipykernel.kernelapp", "ipykernel.ipkernel")
+           "ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell",
+           "ipykernel.debugger", "sqlite3", "psutil", "tornado.ioloop")  # what a kernel imports as it starts
 
 
 # ---- the zygote ------------------------------------------------------------------------------
@@ -80,12 +81,22 @@ def zygote(path: str) -> None:
     listener.bind(path)
     listener.listen(32)  # launchers may connect now; they wait until the imports below are done
     os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")  # debugpy's note on frozen modules
     for name in PRELOAD:
         __import__(name)
+    if threading.active_count() != 1:  # forking a process with other threads is not safe
+        raise RuntimeError(f"kernel zygote: importing {PRELOAD} started threads: {threading.enumerate()}")
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+    # a kernel's exit (SIGCHLD) wakes the loop at once, so its launcher learns it without delay
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_r, False)
+    os.set_blocking(wake_w, False)
+    signal.set_wakeup_fd(wake_w)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
     sel = selectors.DefaultSelector()
     sel.register(listener, selectors.EVENT_READ)
+    sel.register(wake_r, selectors.EVENT_READ)
     kernels: dict[socket.socket, int] = {}
 
     def finish(conn, pid, code=None):
@@ -105,13 +116,24 @@ def zygote(path: str) -> None:
         del kernels[conn]
 
     while not stopping and os.getppid() == parent:
-        for key, _ in sel.select(timeout=0.2):
-            if key.fileobj is listener:
+        for key, _ in sel.select(timeout=0.5):
+            if key.fileobj == wake_r:
+                while True:
+                    try:
+                        if not os.read(wake_r, 512):
+                            break
+                    except BlockingIOError:
+                        break
+            elif key.fileobj is listener:
                 conn, _ = listener.accept()
                 request = json.loads(conn.makefile("r").readline())
                 pid = os.fork()
                 if pid == 0:
+                    signal.set_wakeup_fd(-1)
+                    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
                     sel.close()
+                    for fd in (wake_r, wake_w):
+                        os.close(fd)
                     listener.close()
                     conn.close()
                     _child(request)
