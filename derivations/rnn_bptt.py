@@ -493,10 +493,15 @@ def jacobian_norms(W, hs, activation: str = "tanh") -> np.ndarray:
 @functools.cache
 def gamma(activation: str = "tanh") -> sp.Expr:
     """The largest value of the activation's derivative, found by SymPy (1 for tanh, 1/4 for sigmoid)."""
-    zz = sp.Symbol("z", real=True)
-    f = {"tanh": sp.tanh(zz), "sigmoid": 1 / (1 + sp.exp(-zz))}.get(activation)
-    if f is None:
+    if activation not in ACTIVATIONS:
         raise ValueError(f"unknown activation {activation!r}; choose one of: {', '.join(ACTIVATIONS)}")
+    return _gamma(activation)
+
+
+@functools.lru_cache(maxsize=None)
+def _gamma(activation: str) -> sp.Expr:  # solving for the maximum takes SymPy half a second
+    zz = sp.Symbol("z", real=True)
+    f = {"tanh": sp.tanh(zz), "sigmoid": 1 / (1 + sp.exp(-zz))}[activation]
     slope = sp.diff(f, zz)
     crit = sp.solve(sp.diff(slope, zz), zz)
     if crit != [0] or not sp.diff(slope, zz, 2).subs(zz, 0).is_negative:
