@@ -146,7 +146,7 @@ def loss_derivation() -> Derivation:
     d.step(-sp.Derivative(s, W1[i, j]) + sp.Derivative(s_c, W1[i, j]),
            r"$\partial J/\partial s = -1$, $\partial J/\partial s_c = 1$ (seed eq. 8)")
     d.step(-_mul(W2[i], _fp(z2[i]), a1[j]) + _mul(W2[i], _fp(z2c[i]), a1c[j]),
-           "eq. (backprop-421-chain), once per window")
+           "the chain rule above, once for each window")
     d.step(-delta2[i] * a1[j] + delta2c[i] * a1c[j], r"definition of $\delta^{(2)}$, $\delta^{(2)}_c$")
     return d
 

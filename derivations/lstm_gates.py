@@ -226,7 +226,8 @@ def dh_dhprev_derivation() -> Derivation:
            + o_t[k] * (1 - sp.tanh(c_t[k]) ** 2) * dc,
            r"$h = o \tanh c$; $h_{t-1}$ reaches $o$ directly and through the peephole on $c_t$")
     d.step(o_t[k] * (1 - o_t[k]) * (W_h["o"][k, j] + W_c["o"][k] * DC_DHPREV) * sp.tanh(c_t[k])
-           + o_t[k] * (1 - sp.tanh(c_t[k]) ** 2) * DC_DHPREV, "eq. (lstm-gates-dc-dhprev)")
+           + o_t[k] * (1 - sp.tanh(c_t[k]) ** 2) * DC_DHPREV,
+           r"$\partial c_t/\partial h_{t-1}$ as derived above")
     return d
 
 
@@ -272,7 +273,7 @@ def standard_lstm_derivation() -> Derivation:
     d = Derivation("lstm_no_peepholes", "The carousel without peepholes",
                    sp.Derivative(c_t[k], c_prev[k]), definitions=DEFINITIONS, instances=INSTANCES_K,
                    label="lstm-gates-standard")
-    d.step(DC_DCPREV, "eq. (lstm-gates-dc-dcprev) at $j = k$")
+    d.step(DC_DCPREV, r"$\partial c_t/\partial c_{t-1}$ as derived above, at $j = k$")
     d.step(f_t[k], "no peepholes", given=[NO_PEEPHOLES])
     return d
 

@@ -207,7 +207,7 @@ def recursion_matrix_derivation() -> Derivation:
                    lhs=sp.Symbol(r"\nabla_{h^{(t)}} L"))
     d.step(sp.ImmutableMatrix(N, 1, lambda a_, _: sp.Sum((yhat_t[k] - y_t[k]) * V[k, a_ + 1], (k, 1, M))
                               + sp.Sum(g_next[k] * (1 - h_next[k] ** 2) * W[k, a_ + 1], (k, 1, N))),
-           "elementwise, eq. (rnn-bptt-recursion)", given=[SUM_TO_ONE])
+           "elementwise, the recursion derived above", given=[SUM_TO_ONE])
     d.step(sp.MatAdd(sp.MatMul(_explicit(V, M, N).T, _explicit(yhat_t, M) - _explicit(y_t, M), evaluate=False),
                      sp.MatMul(_explicit(W, N, N).T, _diag(1 - h_next[s + 1] ** 2 for s in range(N)),
                                _explicit(g_next, N), evaluate=False), evaluate=False),

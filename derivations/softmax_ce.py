@@ -107,7 +107,7 @@ def jacobian_matrix_derivation() -> Derivation:
     d = Derivation("softmax_jacobian_matrix", f"The softmax Jacobian as a matrix (n = {N})", J,
                    definitions={**DEFINITIONS, n: N}, label="softmax-jacobian-matrix")
     d.step(sp.ImmutableMatrix(N, N, lambda r, c: yhat[r + 1] * (sp.KroneckerDelta(r, c) - yhat[c + 1])),
-           "elementwise, eq. (softmax-jacobian)")
+           "elementwise, the Jacobian derived above")
     diag = sp.ImmutableMatrix(N, N, lambda r, c: v[r] if r == c else 0)
     d.step(sp.MatAdd(diag, sp.MatMul(-v, v.T, evaluate=False), evaluate=False),
            r"$\operatorname{diag}(\hat y) - \hat y \hat y^\top$")
