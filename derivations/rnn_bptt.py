@@ -509,12 +509,24 @@ def _gamma(activation: str) -> sp.Expr:  # solving for the maximum takes SymPy h
     return sp.nsimplify(slope.subs(zz, 0))
 
 
+#: γ (the activation's largest slope), λ₁ (the largest singular value of W) and the lag ℓ = t − k.
+GAMMA, LAMBDA_1, LAG = sym("gamma_act", r"\gamma", positive=True), sym("lambda_1", r"\lambda_1", positive=True), \
+    sym("lag", r"\ell", integer=True, nonnegative=True)
+#: ‖∂h^(t)/∂h^(t−ℓ)‖₂ ≤ (γλ₁)^ℓ: each one-step Jacobian diag(σ′)W has spectral norm at most γλ₁
+#: (the norm is submultiplicative). :func:`norm_bound` evaluates this object and
+#: :func:`bound_table` checks it against measured norms.
+NORM_BOUND = sp.Le(sym("jacobian_norm", r"\left\lVert \partial h^{(t)} / \partial h^{(t-\ell)} \right\rVert_2",
+                       nonnegative=True), (GAMMA * LAMBDA_1) ** LAG)
+
+
 def norm_bound(W, lags, activation: str = "tanh") -> np.ndarray:
-    r""":math:`(\gamma\lambda_1)^{\ell}` for :math:`\ell = 0 … \text{lags}`, λ₁ the largest singular value of W."""
+    r"""The right side of :data:`NORM_BOUND`, :math:`(\gamma\lambda_1)^{\ell}`, for
+    :math:`\ell = 0 … \text{lags}`, λ₁ the largest singular value of W."""
     if int(lags) < 1:
         raise ValueError(f"lags must be at least 1, got {lags}")
     lam = np.linalg.norm(np.asarray(W, dtype=float), 2)
-    return (float(gamma(activation)) * lam) ** np.arange(int(lags) + 1)
+    bound = sp.lambdify((GAMMA, LAMBDA_1, LAG), NORM_BOUND.rhs, "numpy")
+    return bound(float(gamma(activation)), lam, np.arange(int(lags) + 1))
 
 
 def run_rnn(W, xs, U=None, b=None, h0=None, activation: str = "tanh") -> np.ndarray:

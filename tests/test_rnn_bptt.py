@@ -170,3 +170,15 @@ def test_bad_input_one_line_errors():
 
 def test_numeric_tables_pass():
     assert all(t.passed for t in topic.numeric_checks())
+
+
+def test_the_displayed_norm_bound_is_the_one_evaluated_and_checked():
+    """The page shows topic.NORM_BOUND; norm_bound() evaluates its right side (checked here
+    against (γλ₁)^ℓ computed from NumPy's SVD), and bound_table compares it with measured norms."""
+    assert isinstance(topic.NORM_BOUND, sp.LessThan)
+    assert sp.simplify(topic.NORM_BOUND.rhs - (topic.GAMMA * topic.LAMBDA_1) ** topic.LAG) == 0
+    W = np.random.default_rng(5).normal(size=(4, 4))
+    lam = np.linalg.svd(W, compute_uv=False)[0]
+    for activation, gam in (("tanh", 1.0), ("sigmoid", 0.25)):
+        np.testing.assert_allclose(topic.norm_bound(W, 6, activation), (gam * lam) ** np.arange(7), rtol=1e-13)
+    assert topic.bound_table().passed
