@@ -58,9 +58,14 @@ def _child(request: dict) -> None:
         sys.argv = ["ipykernel_launcher", *request["argv"], f"--IPKernelApp.parent_handle={os.getppid()}"]
         sys.path[0] = ""  # as `python -m ipykernel_launcher` has it
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        from ipykernel.kernelapp import launch_new_instance
+        from ipykernel.kernelapp import IPKernelApp
 
-        launch_new_instance()
+        app = IPKernelApp.instance()
+        # the kernel talks to its own build over loopback: ipykernel's note that TCP is not
+        # encrypted would only repeat, once a page, on the build's output
+        app.log.addFilter(lambda record: "without encryption" not in record.getMessage())
+        app.initialize()
+        app.start()
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else 1
     except BaseException:  # noqa: BLE001 - report, then leave without running the zygote's code
