@@ -20,11 +20,11 @@ copyright = "2026, the derivations team"
 release = "0.1"
 
 extensions = [
+    "forked_kernel",  # first: docs/_ext, page kernels forked from a process with the libraries imported
     "myst_nb",
     "sphinx.ext.autodoc",
     "sphinx.ext.napoleon",
     "prerender_math",  # docs/_ext: math typeset at build time with the pinned MathJax
-    "forked_kernel",  # docs/_ext: page kernels forked from a process with the libraries imported
     "sphinx_copybutton",
     "sphinx_togglebutton",
     "sphinxcontrib.bibtex",

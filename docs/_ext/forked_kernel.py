@@ -15,7 +15,8 @@ The pieces:
   its exit code; myst-nb is pointed at it with ``nb_kernel_rgx_aliases``;
 - :func:`zygote` (``python forked_kernel.py SOCKET``): accepts requests on a Unix socket, forks,
   reaps, and stops a kernel whose launcher has gone (e.g. killed after a timeout);
-- the Sphinx hooks: the zygote starts when there are pages to read and stops with the build.
+- the Sphinx hooks: the zygote starts as the extension loads (its imports overlap Sphinx's own
+  start), is stopped before reading when no page is to be executed, and stops with the build.
 
 If the zygote cannot be reached the launcher starts an ordinary kernel and says so on stderr.
 """
@@ -166,8 +167,9 @@ def _executes(env, docname: str) -> bool:
     return path.suffix == ".ipynb" or "file_format: mystnb" in path.read_text(encoding="utf-8")[:500]
 
 
-def _start(app, env, docnames):
-    if _running or app.config.nb_execution_mode == "off" or not any(_executes(env, d) for d in docnames):
+def _spawn() -> None:
+    """Start the zygote (its imports then run while Sphinx itself is still starting)."""
+    if _running:
         return
     folder = tempfile.mkdtemp(prefix="kernel-zygote-")
     path = os.path.join(folder, "socket")
@@ -176,6 +178,14 @@ def _start(app, env, docnames):
     os.environ[ENV_SOCKET] = path
     os.environ["JUPYTER_PATH"] = os.pathsep.join(filter(None, [str(HERE), os.environ.get("JUPYTER_PATH")]))
     atexit.register(_stop)
+
+
+def _needed(app, env, docnames):
+    """Keep the zygote only when pages are to be executed."""
+    if app.config.nb_execution_mode != "off" and any(_executes(env, d) for d in docnames):
+        _spawn()
+    else:
+        _stop()
 
 
 def _stop(*_):
@@ -198,7 +208,10 @@ def _stop(*_):
 
 
 def setup(app):
-    app.connect("env-before-read-docs", _start)
+    # Started here, early (list this extension first), and stopped before reading if no page is
+    # to be executed: its imports take about as long as Sphinx's own start, on the other core.
+    _spawn()
+    app.connect("env-before-read-docs", _needed)
     app.connect("build-finished", _stop)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
 
