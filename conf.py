@@ -117,36 +117,40 @@ def _is_api(docname: str) -> bool:
 
 
 def _read_tasks(docnames, nproc, maxbatch=10):
-    """Replaces sphinx.util.parallel.make_chunks while reading: one task per page (API pages
-    together). ``docnames`` come heaviest first; Sphinx starts the first ``nproc`` tasks at once
-    and then the most recently added waiting one, so the rest go in lightest first."""
-    api = [d for d in docnames if _is_api(d)]
-    tasks = [[d] for d in docnames if not _is_api(d)]
-    if api:
-        tasks.insert(min((i for i, t in enumerate(tasks) if _read_cost.cache[t[0]] < _read_cost.cache["<api>"]),
-                         default=len(tasks)), api)
+    """Replaces sphinx.util.parallel.make_chunks while reading: one task per page, the API pages
+    (next to each other in ``docnames``) one task together. ``docnames`` come heaviest first;
+    Sphinx starts the first ``nproc`` tasks at once and then the most recently added waiting one,
+    so the rest go in lightest first."""
+    tasks = []
+    for d in docnames:
+        if _is_api(d) and tasks and _is_api(tasks[-1][0]):
+            tasks[-1].append(d)
+        else:
+            tasks.append([d])
     return tasks[:nproc] + tasks[nproc:][::-1]
 
 
+_sphinx_make_chunks = None  # Sphinx's own, while _read_tasks stands in for it
+
+
 def _order_read(app, env, docnames):
+    global _sphinx_make_chunks
     if app.parallel <= 1 or len(docnames) < 2:
         return
     import sphinx.builders
 
     cost = {d: _read_cost(Path(env.doc2path(d))) for d in docnames}
-    cost["<api>"] = sum(cost[d] for d in docnames if _is_api(d)) + 1.0  # + the package import
-    _read_cost.cache = cost
-    docnames.sort(key=lambda d: -cost[d])
-    _order_read.original = sphinx.builders.make_chunks
-    sphinx.builders.make_chunks = _read_tasks
+    api = sum(cost[d] for d in docnames if _is_api(d)) + 1.0  # together, and the package import
+    docnames.sort(key=lambda d: -(api if _is_api(d) else cost[d]))  # stable: API pages stay together
+    _sphinx_make_chunks, sphinx.builders.make_chunks = sphinx.builders.make_chunks, _read_tasks
 
 
 def _restore_chunks(app, env):
-    import sphinx.builders
+    global _sphinx_make_chunks
+    if _sphinx_make_chunks is not None:
+        import sphinx.builders
 
-    if getattr(_order_read, "original", None) is not None:
-        sphinx.builders.make_chunks = _order_read.original  # writing keeps Sphinx's own runs
-        _order_read.original = None
+        sphinx.builders.make_chunks, _sphinx_make_chunks = _sphinx_make_chunks, None  # writing: Sphinx's runs
 
 
 def _create_execution_cache(app, env, docnames):
