@@ -11,6 +11,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "docs" / "_ext"))
+import forked_kernel  # noqa: E402  (the site's own extension, in docs/_ext)
 # The notebook kernels inherit the environment: let them import the package from this checkout.
 os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
 
@@ -40,7 +41,7 @@ myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "deflist"]
 myst_heading_anchors = 3
 nb_execution_mode = os.environ.get("NB_EXECUTION_MODE", "cache")
 nb_execution_raise_on_error = True  # a failing cell fails the build
-nb_kernel_rgx_aliases = {"^python3$": "python3-forked"}  # docs/_ext/forked_kernel.py
+nb_kernel_rgx_aliases = {"^python3$": forked_kernel.KERNEL_NAME}  # docs/_ext/forked_kernel.py
 nb_execution_show_tb = True
 nb_execution_timeout = 300
 nb_merge_streams = True

@@ -152,3 +152,34 @@ def test_each_page_runs_in_its_own_forked_kernel(tmp_path):
     assert "forked: 1" in first and "numpy preloaded: True" in first
     assert "sees the first page: False" in (tmp_path / "out" / "second.html").read_text()
     assert "ordinary kernel" not in proc.stderr
+
+
+def test_the_kernel_zygote_survives_a_launcher_that_leaves_and_stops_on_sigterm(tmp_path):
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import forked_kernel
+
+    path = str(tmp_path / "socket")
+    proc = subprocess.Popen([sys.executable, forked_kernel.__file__, path])
+    try:
+        deadline = time.monotonic() + 60
+        while not (tmp_path / "socket").exists():
+            assert proc.poll() is None and time.monotonic() < deadline, "the zygote did not start"
+            time.sleep(0.05)
+        for _ in range(2):  # a launcher that says nothing and goes away: the zygote hangs up on it
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+                s.connect(path)
+                s.shutdown(socket.SHUT_WR)
+                s.settimeout(60)
+                assert s.recv(64) == b""
+        assert proc.poll() is None, "the zygote died with its launcher"
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.connect(path)  # still serving
+        proc.terminate()
+        assert proc.wait(timeout=10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()

@@ -83,6 +83,8 @@ def _child(request: dict) -> None:
 def zygote(path: str) -> None:
     """Serve kernel requests on the Unix socket ``path`` until the build (our parent) ends."""
     parent = os.getppid()
+    stopping = []
+    signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))  # also while importing
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(path)
     listener.listen(32)  # launchers may connect now; they wait until the imports below are done
@@ -92,8 +94,6 @@ def zygote(path: str) -> None:
         __import__(name)
     if threading.active_count() != 1:  # forking a process with other threads is not safe
         raise RuntimeError(f"kernel zygote: importing {PRELOAD} started threads: {threading.enumerate()}")
-    stopping = []
-    signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
     # a kernel's exit (SIGCHLD) wakes the loop at once, so its launcher learns it without delay
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_r, False)
@@ -132,7 +132,11 @@ def zygote(path: str) -> None:
                         break
             elif key.fileobj is listener:
                 conn, _ = listener.accept()
-                request = json.loads(conn.makefile("r").readline())
+                try:
+                    request = json.loads(conn.makefile("r").readline())
+                except (OSError, ValueError):  # a launcher that went away before asking
+                    conn.close()
+                    continue
                 pid = os.fork()
                 if pid == 0:
                     signal.set_wakeup_fd(-1)
@@ -146,8 +150,13 @@ def zygote(path: str) -> None:
                 conn.sendall(json.dumps({"pid": pid}).encode() + b"\n")
                 kernels[conn] = pid
                 sel.register(conn, selectors.EVENT_READ)
-            elif not key.fileobj.recv(64):
-                finish(key.fileobj, kernels[key.fileobj])
+            else:
+                try:
+                    gone = not key.fileobj.recv(64)
+                except OSError:
+                    gone = True
+                if gone:  # the launcher ended (e.g. killed after a timeout): so does its kernel
+                    finish(key.fileobj, kernels[key.fileobj])
         for conn, pid in list(kernels.items()):
             done, status = os.waitpid(pid, os.WNOHANG)
             if done:
