@@ -427,13 +427,12 @@ def backward(p: dict, cache: dict, dhs, dh_last=None, dc_last=None):
     if delta.dtype == object:
         dWx = sum(d @ xt.T for d, xt in zip(delta, xs))
         dWh = sum(d @ hp.T for d, hp in zip(delta, h_prevs))
-    else:                                                     # one matmul over all steps
-        dWx = np.tensordot(delta, xs, axes=([0, 2], [0, 2]))
-        dWh = np.tensordot(delta, h_prevs, axes=([0, 2], [0, 2]))
+    else:                                                     # Σ_t δ_t x_tᵀ, Σ_t δ_t h_{t−1}ᵀ at once
+        dWx = np.einsum("tgb,tdb->gd", delta, xs, optimize=True)
+        dWh = np.einsum("tgb,thb->gh", delta, h_prevs, optimize=True)
     db = delta.sum(axis=(0, 2))
     Wx = np.concatenate([p[f"Wx{g}"] for g in GATES])
-    dxs = np.array([Wx.T @ d for d in delta]) if delta.dtype == object else \
-        np.tensordot(Wx, delta, axes=([0], [1])).transpose(1, 0, 2)
+    dxs = np.array([Wx.T @ d for d in delta]) if delta.dtype == object else Wx.T @ delta  # W_xᵀ δ_t, every t
     grads = {}
     for n, g in enumerate(GATES):
         rows = slice(n * hidden, (n + 1) * hidden)
