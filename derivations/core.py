@@ -47,14 +47,12 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import functools
 import itertools
 import random
 import sys
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping, Sequence
 
-import mpmath
 import sympy as sp
 from sympy.core.function import AppliedUndef
 from sympy.printing.latex import LatexPrinter

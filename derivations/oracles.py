@@ -34,7 +34,7 @@ import mpmath
 import numpy as np
 import sympy as sp
 
-from .core import DerivationError, Result, _leaves, text
+from .core import DerivationError, Result, _leaves
 
 #: Relative tolerance of a derived gradient against an oracle.
 RTOL = 1e-9

@@ -34,7 +34,7 @@ import itertools
 import numpy as np
 import sympy as sp
 
-from .core import Condition, Derivation, Result, evaluate, indexed, latex, sym
+from .core import Condition, Derivation, Result, evaluate, indexed, sym
 from .oracles import CheckTable, crosscheck
 
 TITLE = "Softmax and cross-entropy: the gradient ŷ − y"

@@ -12,7 +12,6 @@ import functools
 import http.server
 import json
 import os
-import shutil
 import threading
 import time
 from pathlib import Path

@@ -6,7 +6,6 @@ import autograd
 import autograd.numpy as anp
 import numpy as np
 import pytest
-import sympy as sp
 
 from derivations import indrnn as topic
 from derivations.core import Derivation, DerivationError

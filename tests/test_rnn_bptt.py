@@ -12,8 +12,8 @@ import pytest
 import sympy as sp
 
 from derivations import rnn_bptt as topic
-from derivations.core import DerivationError, StepError
-from reference import close, mp_partial
+from derivations.core import StepError
+from reference import close
 
 
 @pytest.mark.parametrize("d", topic.derivations(), ids=lambda d: d.name)
