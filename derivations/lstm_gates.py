@@ -49,6 +49,8 @@ ValueError: inputs xs have shape (4, 5, 1); expected (T, 2, batch) for a block w
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import sympy as sp
@@ -331,114 +333,168 @@ def _check(p: dict, xs) -> tuple[int, int]:
     return hidden, inputs
 
 
-def _sig(a):
+def _sig(a, out=None):
+    """σ(a) = 1 / (1 + e^{−a}), into ``out`` (which may be ``a`` itself)."""
     if a.dtype == object:
-        return np.frompyfunc(sigma, 1, 1)(a)
-    with np.errstate(over="ignore"):  # e^{-a} = inf for a ≪ 0 gives exactly 0, as it should
-        e = np.exp(-a)                   # np.exp is about twice as fast as np.tanh here
+        res = np.frompyfunc(sigma, 1, 1)(a)
+        if out is None:
+            return res
+        out[...] = res
+        return out
+    with np.errstate(over="ignore"):     # e^{−a} = inf for a ≪ 0 gives exactly 0, as it should
+        e = np.negative(a, out=out)
+        np.exp(e, out=e)                 # np.exp is about twice as fast as np.tanh here
         e += 1.0
-        return np.reciprocal(e, out=e)   # 1 / (1 + e^{-a}), without further temporaries
+        return np.reciprocal(e, out=e)
 
 
-def _tanh(a):
-    return np.frompyfunc(sp.tanh, 1, 1)(a) if a.dtype == object else np.tanh(a)
+def _tanh(a, out=None):
+    if a.dtype == object:
+        res = np.frompyfunc(sp.tanh, 1, 1)(a)
+        if out is None:
+            return res
+        out[...] = res
+        return out
+    return np.tanh(a, out=out)
 
 
 def _col(v):
     return np.asarray(v)[:, None]
 
 
+class StepState(NamedTuple):
+    """What the backward rule needs of step t (each ``(H, batch)``)."""
+
+    i: np.ndarray
+    f: np.ndarray
+    z: np.ndarray
+    o: np.ndarray
+    c_prev: np.ndarray
+    c: np.ndarray
+    tc: np.ndarray      # tanh(c_t)
+    h_prev: np.ndarray
+
+
+@dataclass
+class Cache:
+    r"""The forward pass kept for :func:`backward`: ``gates`` is ``(T, 4H, batch)`` (rows i, f, z,
+    o), ``c`` and ``h`` are ``(T + 1, H, batch)`` with :math:`c_0, h_0` first, ``tc`` is
+    :math:`\tanh c_t`, ``(T, H, batch)``."""
+
+    p: dict
+    xs: np.ndarray
+    gates: np.ndarray
+    c: np.ndarray
+    tc: np.ndarray
+    h: np.ndarray
+
+    @property
+    def steps(self) -> int:
+        return len(self.tc)
+
+    def step(self, t: int) -> StepState:
+        """Step ``t`` (0-based) as views into the arrays."""
+        H = self.c.shape[1]
+        g = self.gates[t]
+        return StepState(g[:H], g[H:2 * H], g[2 * H:3 * H], g[3 * H:], self.c[t], self.c[t + 1],
+                         self.tc[t], self.h[t])
+
+
 def forward(p: dict, xs, h0=None, c0=None):
     r"""Run the block over ``xs`` (shape ``(T, D, batch)``); return ``hs`` (``(T, H, batch)``) and a
-    cache for :func:`backward`. Works on float arrays and on object arrays of SymPy expressions."""
-    hidden, _ = _check(p, xs)
+    :class:`Cache` for :func:`backward`. Works on float arrays and on object arrays of SymPy
+    expressions."""
+    hidden, inputs = _check(p, xs)
     xs = np.asarray(xs)
-    batch = xs.shape[2]
-    h = np.zeros((hidden, batch)) if h0 is None else np.asarray(h0)
-    c = np.zeros((hidden, batch)) if c0 is None else np.asarray(c0)
-    if h.shape != (hidden, batch) or c.shape != (hidden, batch):
-        raise ValueError(f"h0/c0 have shapes {h.shape}/{c.shape}; expected ({hidden}, {batch})")
+    T, batch = xs.shape[0], xs.shape[2]
+    dtype = object if xs.dtype == object else float
+    C = np.zeros((T + 1, hidden, batch), dtype)                   # c_0 … c_T
+    Hs = np.zeros((T + 1, hidden, batch), dtype)                  # h_0 … h_T
+    for val, buf in ((h0, Hs), (c0, C)):
+        if val is not None:
+            if np.shape(val) != (hidden, batch):
+                raise ValueError(f"h0/c0 have shapes {np.shape(h0)}/{np.shape(c0)}; "
+                                 f"expected ({hidden}, {batch})")
+            buf[0] = val
     Wx = np.concatenate([p[f"Wx{g}"] for g in GATES])            # (4H, D): all input weights
     Wh = np.concatenate([p[f"Wh{g}"] for g in GATES])            # (4H, H)
-    bias = _col(np.concatenate([p[f"b{g}"] for g in GATES]))
+    bias = np.concatenate([p[f"b{g}"] for g in GATES])
     wci, wcf, wco = _col(p["wci"]), _col(p["wcf"]), _col(p["wco"])
-    if xs.dtype == object:
-        X = np.array([Wx @ xt for xt in xs])
-    else:                                                         # all steps in one matmul
-        X = np.tensordot(Wx, xs, axes=([1], [1])).transpose(1, 0, 2)
-    steps, hs = [], []
-    for t in range(xs.shape[0]):
-        a = X[t] + Wh @ h + bias                                  # pre-activations, stacked
-        ai, af, az, ao = a[:hidden], a[hidden:2 * hidden], a[2 * hidden:3 * hidden], a[3 * hidden:]
-        i = _sig(ai + wci * c)                                    # i_t = σ(… + W_ci c_{t−1})
-        f = _sig(af + wcf * c)                                    # f_t = σ(… + W_cf c_{t−1})
-        z = _tanh(az)                                             # z_t = tanh(…)
-        c_new = f * c + i * z                                     # c_t = f ⊙ c_{t−1} + i ⊙ z
-        o = _sig(ao + wco * c_new)                                # o_t = σ(… + W_co c_t)
-        tc = _tanh(c_new)
-        h_new = o * tc                                            # h_t = o ⊙ tanh(c_t)
-        steps.append((i, f, z, o, c, c_new, tc, h))
-        h, c = h_new, c_new
-        hs.append(h)
-    return np.array(hs), {"p": p, "xs": xs, "steps": steps}
+    A = np.matmul(Wx, xs)                                         # every step's input part at once
+    A += np.repeat(bias[:, None], batch, axis=1)                  # plus the biases (T, 4H, batch)
+    TC = np.empty((T, hidden, batch), dtype)
+    for t in range(T):                          # each gate array is overwritten in place: a → σ(a)
+        a, c = A[t], C[t]                                         # a: the four pre-activations
+        a += Wh @ Hs[t]                                           # … + W_h· h_{t−1}
+        i, f, z, o = a[:hidden], a[hidden:2 * hidden], a[2 * hidden:3 * hidden], a[3 * hidden:]
+        i += wci * c                                              # i_t = σ(… + W_ci c_{t−1})
+        f += wcf * c                                              # f_t = σ(… + W_cf c_{t−1})
+        _sig(a[:2 * hidden], out=a[:2 * hidden])                  # (i_t and f_t in one call)
+        _tanh(z, out=z)                                           # z_t = tanh(…)
+        c_new = C[t + 1]
+        c_new[...] = f * c + i * z                                # c_t = f ⊙ c_{t−1} + i ⊙ z
+        o += wco * c_new
+        _sig(o, out=o)                                            # o_t = σ(… + W_co c_t)
+        tc = _tanh(c_new, out=TC[t])
+        Hs[t + 1] = o * tc                                        # h_t = o ⊙ tanh(c_t)
+    return Hs[1:], Cache(p, xs, A, C, TC, Hs)
 
 
-def step_backward(p: dict, s, dh, dc, Wh=None):
+def step_backward(p: dict, s: StepState, dh, dc, Wh=None, out=None):
     r"""One step back: from ∂J/∂h_t (``dh``) and ∂J/∂c_t through later steps (``dc``) to
-    ∂J/∂h_{t−1}, ∂J/∂c_{t−1}, ∂J/∂x_t and the pre-activation errors δ of the four gates."""
-    i, f, z, o, c_prev_, c, tc, h_prev_ = s
+    ∂J/∂h_{t−1}, ∂J/∂c_{t−1}, ∂J/∂x_t and the pre-activation errors δ of the four gates
+    (written into ``out`` when given)."""
+    i, f, z, o, c_prev, c, tc, h_prev = s
     wci, wcf, wco = _col(p["wci"]), _col(p["wcf"]), _col(p["wco"])
-    delta_o = dh * tc * o * (1 - o)                          # ∂h/∂a^o = tanh(c) σ'(a^o)
+    H = len(wci)
+    delta = np.empty((4 * H,) + np.shape(dh), np.asarray(dh).dtype) if out is None else out
+    delta_i, delta_f, delta_z, delta_o = delta[:H], delta[H:2 * H], delta[2 * H:3 * H], delta[3 * H:]
+    delta_o[...] = dh * tc * o * (1 - o)                     # ∂h/∂a^o = tanh(c) σ'(a^o)
     dc = dc + dh * o * (1 - tc * tc) + delta_o * wco         # eq. lstm-gates-dh-dc
-    delta_i = dc * z * i * (1 - i)                           # ∂c/∂a^i = z σ'(a^i)
-    delta_f = dc * c_prev_ * f * (1 - f)                     # ∂c/∂a^f = c_{t−1} σ'(a^f)
-    delta_z = dc * i * (1 - z * z)                           # ∂c/∂a^z = i (1 − z²)
+    delta_i[...] = dc * z * i * (1 - i)                      # ∂c/∂a^i = z σ'(a^i)
+    delta_f[...] = dc * c_prev * f * (1 - f)                 # ∂c/∂a^f = c_{t−1} σ'(a^f)
+    delta_z[...] = dc * i * (1 - z * z)                      # ∂c/∂a^z = i (1 − z²)
     dc_prev = dc * f + delta_i * wci + delta_f * wcf         # eq. lstm-gates-dc-dcprev
-    delta = np.concatenate([delta_i, delta_f, delta_z, delta_o])
     Wh = np.concatenate([p[f"Wh{g}"] for g in GATES]) if Wh is None else Wh
     dh_prev = Wh.T @ delta                                   # eqs. lstm-gates-dc-dhprev, -dh-dhprev
     return dh_prev, dc_prev, delta, dc
 
 
-def backward(p: dict, cache: dict, dhs, dh_last=None, dc_last=None):
+def backward(p: dict, cache: Cache, dhs, dh_last=None, dc_last=None, *, inputs: bool = True):
     r"""Backpropagation through time.
 
     ``dhs[t]`` is ∂J/∂h_t from the loss at step t (shape ``(T, H, batch)``); ``dh_last``,
     ``dc_last`` optional gradients arriving at h_T, c_T from beyond the sequence. Returns the
-    parameter gradients (same keys as ``p``), ∂J/∂x_t for every t, ∂J/∂h_0 and ∂J/∂c_0.
+    parameter gradients (same keys as ``p``), ∂J/∂x_t for every t (``None`` with
+    ``inputs=False``, when only the parameters' gradients are wanted), ∂J/∂h_0 and ∂J/∂c_0.
     """
-    xs, steps = cache["xs"], cache["steps"]
-    hidden = np.shape(p["Wxi"])[0]
+    xs, T = cache.xs, cache.steps
+    hidden, n_in = np.shape(p["Wxi"])
+    batch = xs.shape[2]
     dhs = np.asarray(dhs)
-    if dhs.shape != (len(steps), hidden, xs.shape[2]):
-        raise ValueError(f"dhs has shape {dhs.shape}; expected {(len(steps), hidden, xs.shape[2])}")
+    if dhs.shape != (T, hidden, batch):
+        raise ValueError(f"dhs has shape {dhs.shape}; expected {(T, hidden, batch)}")
     dh = np.zeros_like(dhs[0]) if dh_last is None else np.asarray(dh_last)
     dc = np.zeros_like(dhs[0]) if dc_last is None else np.asarray(dc_last)
-    deltas = [None] * len(steps)
+    delta = np.empty((4 * hidden, T, batch), cache.gates.dtype)  # δ_t for every t, t along a row
     Wh = np.concatenate([p[f"Wh{g}"] for g in GATES])
-    for t in reversed(range(len(steps))):
-        dh, dc, deltas[t], dc_total = step_backward(p, steps[t], dh + dhs[t], dc, Wh)
-    delta = np.array(deltas)                                  # (T, 4H, batch)
-    h_prevs = np.array([s[7] for s in steps])                 # (T, H, batch)
-    c_prevs, c_news = np.array([s[4] for s in steps]), np.array([s[5] for s in steps])
-    g_wc = {"i": (delta[:, :hidden] * c_prevs).sum(axis=(0, 2)),       # peepholes: δ ⊙ c, summed
-            "f": (delta[:, hidden:2 * hidden] * c_prevs).sum(axis=(0, 2)),
-            "o": (delta[:, 3 * hidden:] * c_news).sum(axis=(0, 2))}
-    if delta.dtype == object:
-        dWx = sum(d @ xt.T for d, xt in zip(delta, xs))
-        dWh = sum(d @ hp.T for d, hp in zip(delta, h_prevs))
-    else:                                                     # Σ_t δ_t x_tᵀ, Σ_t δ_t h_{t−1}ᵀ at once
-        dWx = np.einsum("tgb,tdb->gd", delta, xs, optimize=True)
-        dWh = np.einsum("tgb,thb->gh", delta, h_prevs, optimize=True)
-    db = delta.sum(axis=(0, 2))
+    for t in reversed(range(T)):
+        dh, dc, _, _ = step_backward(p, cache.step(t), dh + dhs[t], dc, Wh, out=delta[:, t])
+    # Σ_t δ_t x_tᵀ, Σ_t δ_t h_{t−1}ᵀ and W_xᵀ δ_t for every t: one matrix product each
+    D2 = delta.reshape(4 * hidden, T * batch)
+    dWx = D2 @ xs.transpose(0, 2, 1).reshape(T * batch, n_in)
+    dWh = D2 @ cache.h[:T].transpose(0, 2, 1).reshape(T * batch, hidden)
+    db = D2.sum(axis=1)
     Wx = np.concatenate([p[f"Wx{g}"] for g in GATES])
-    dxs = np.array([Wx.T @ d for d in delta]) if delta.dtype == object else Wx.T @ delta  # W_xᵀ δ_t, every t
+    dxs = (Wx.T @ D2).reshape(n_in, T, batch).transpose(1, 0, 2) if inputs else None
+    c_prevs, c_news = cache.c[:T].transpose(1, 0, 2), cache.c[1:].transpose(1, 0, 2)
     grads = {}
     for n, g in enumerate(GATES):
         rows = slice(n * hidden, (n + 1) * hidden)
         grads[f"Wx{g}"], grads[f"Wh{g}"], grads[f"b{g}"] = dWx[rows], dWh[rows], db[rows]
-    for g in ("i", "f", "o"):
-        grads[f"wc{g}"] = np.asarray(g_wc[g])
+    grads["wci"] = (delta[:hidden] * c_prevs).sum(axis=(1, 2))           # peepholes: δ ⊙ c, summed
+    grads["wcf"] = (delta[hidden:2 * hidden] * c_prevs).sum(axis=(1, 2))
+    grads["wco"] = (delta[3 * hidden:] * c_news).sum(axis=(1, 2))
     return grads, dxs, dh, dc
 
 
@@ -563,8 +619,8 @@ def carousel_curves(hidden: int = 16, steps: int = 60, seed: int = 0, forget_bia
     xs = rng.normal(size=(steps, 1, 1))
     _, cache = forward(p, xs)
     jac = []
-    for s in cache["steps"]:
-        i, f, z, o, cp, c, tc, hp = (v[:, 0] for v in s)
+    for t in range(cache.steps):
+        i, f, z, o, cp, c, tc, hp = (v[:, 0] for v in cache.step(t))
         di, df, dz = i * (1 - i), f * (1 - f), 1 - z * z
         dc_dh = (df * cp)[:, None] * p["Whf"] + (di * z)[:, None] * p["Whi"] + (dz * i)[:, None] * p["Whc"]
         dc_dc = np.diag(f + df * cp * p["wcf"] + di * z * p["wci"])

@@ -132,6 +132,8 @@ def test_backward_against_differences_of_own_forward_H16_T10():
     xs = rng.normal(size=(T, Dn, B))
     dhs = rng.normal(size=(T, Hn, B))
     grads, dxs, dh0, dc0 = topic.backward(p, topic.forward(p, xs)[1], dhs)
+    only, none, *_ = topic.backward(p, topic.forward(p, xs)[1], dhs, inputs=False)
+    assert none is None and all(np.array_equal(only[k], grads[k]) for k in grads)
 
     def loss(q, xx=xs):
         return float(np.sum(dhs * ref_forward(q, xx, np_sig, np.tanh)))
@@ -169,10 +171,10 @@ def test_no_peepholes_is_the_standard_lstm():
     hs, cache = topic.forward(p, xs)
     assert np.allclose(hs, std, atol=1e-14)
     # and then ∂c_t/∂c_{t−1} is f_t exactly
-    f_t = cache["steps"][2][1]
+    f_t = cache.step(2).f
     grads, _, _, dc0 = topic.backward(p, topic.forward(p, xs[:1])[1], np.zeros((1, 5, 2)),
                                       dc_last=np.ones((5, 2)))
-    f_1 = topic.forward(p, xs[:1])[1]["steps"][0][1]
+    f_1 = topic.forward(p, xs[:1])[1].step(0).f
     assert np.allclose(dc0, f_1) and f_t.shape == (5, 2)
 
 
