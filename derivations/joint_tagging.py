@@ -213,8 +213,9 @@ VOCAB = tuple(sorted({w for ws, _ in CORPUS for w in ws}))
 
 
 def _softmax(v):
-    ex = np.exp(v - v.max())
-    return ex / ex.sum()
+    """Softmax of each column."""
+    ex = np.exp(v - v.max(axis=0))
+    return ex / ex.sum(axis=0)
 
 
 def _sig(a):
@@ -264,17 +265,37 @@ class TaggerModel:
 
     # -- forward ------------------------------------------------------------------------------------
     def forward(self, words, tags):
-        """Loss J and a cache for :meth:`backward`."""
+        """Loss J of one sentence and a cache for :meth:`backward`."""
+        return self.forward_batch([(words, tags)])
+
+    def forward_batch(self, sentences):
+        """The summed loss of several sentences, run side by side (one column each), and a cache.
+
+        A shorter sentence is padded at its end: the padding comes after all its real steps in
+        both encoder directions and in the decoder (the backward LSTM reads each sentence
+        reversed, then its padding), so it cannot change them, and its loss weight is 0.
+        """
         P = self.params
-        wid, gold = self._encode(words, tags)
-        xs = P["emb"][wid][:, :, None]                             # (n, E, 1)
+        enc = [self._encode(words, tags) for words, tags in sentences]
+        lengths = np.array([len(wid) for wid, _ in enc])
+        n, B = int(lengths.max()), len(enc)
+        wid = np.zeros((n, B), dtype=int)
+        gold = np.zeros((n, B), dtype=int)
+        weight = np.zeros((n, B))                                  # ω_t; 0 on padding
+        for b, (w_, g_) in enumerate(enc):
+            wid[:len(w_), b], gold[:len(g_), b] = w_, g_
+            weight[:len(g_), b] = [1.0 if self.tags[g] == "O" else self.alpha for g in g_]
+        t_idx = np.arange(n)[:, None]
+        rev = np.where(t_idx < lengths, lengths - 1 - t_idx, t_idx)  # step t of the reversed read
+        cols, real = np.arange(B), t_idx < lengths
+        xs = P["emb"][wid].transpose(0, 2, 1) * real[:, None, :]  # (n, E, B); 0 on padding
         hf, cf = lstm_gates.forward(P["fwd"], xs)
-        hb_rev, cb = lstm_gates.forward(P["bwd"], xs[::-1])
-        H = np.concatenate([hf, hb_rev[::-1]], axis=1)             # h_t = [h→_t ; h←_t]
+        hb_rev, cb = lstm_gates.forward(P["bwd"], xs[rev, :, cols].transpose(0, 2, 1))
+        H = np.concatenate([hf, hb_rev[rev, :, cols].transpose(0, 2, 1)], axis=1)  # h_t = [h→_t ; h←_t]
         dec = P["Wwi"].shape[0]
-        s, c, T = np.zeros((dec, 1)), np.zeros((dec, 1)), np.zeros((P["Wts"].shape[0], 1))
+        s, c, T = np.zeros((dec, B)), np.zeros((dec, B)), np.zeros((P["Wts"].shape[0], B))
         steps, J = [], 0.0
-        for t, g in enumerate(gold):
+        for t in range(n):
             h = H[t]
             pre = {gg: P[f"Ww{gg}"] @ h + P[f"Wh{gg}"] @ s + P[f"b{gg}"][:, None] for gg in DG}
             for gg in ("i", "f", "c"):
@@ -286,13 +307,13 @@ class TaggerModel:
             s_new = og * tc
             T_new = P["Wts"] @ s_new + P["bT"][:, None]
             yv = P["Wy"] @ T_new + P["by"][:, None]
-            pv = _softmax(yv[:, 0])
-            w = 1.0 if self.tags[g] == "O" else self.alpha
-            J -= w * np.log(pv[g])
+            pv = _softmax(yv)
+            g, w = gold[t], weight[t]
+            J -= float(np.sum(w * np.log(pv[g, cols])))
             steps.append(dict(h=h, s=s, c=c, T=T, i=ig, f=fg, z=zg, o=og, c_new=c_new, tc=tc,
                               s_new=s_new, T_new=T_new, p=pv, w=w, g=g))
             s, c, T = s_new, c_new, T_new
-        return J, dict(wid=wid, cf=cf, cb=cb, steps=steps)
+        return J, dict(wid=wid, real=real, rev=rev, cf=cf, cb=cb, steps=steps)
 
     def loss(self, words, tags):
         return self.forward(words, tags)[0]
@@ -302,28 +323,30 @@ class TaggerModel:
         """Gradients of J for every parameter (same nesting as ``params``)."""
         P = self.params
         G = {key: (np.zeros_like(v) if not isinstance(v, dict) else None) for key, v in P.items()}
-        steps = cache["steps"]
-        n = len(steps)
+        steps, rev = cache["steps"], cache["rev"]
+        n, B = rev.shape
+        cols = np.arange(B)
         dec = P["Wwi"].shape[0]
-        ds_next, dc_next, dT_next = np.zeros((dec, 1)), np.zeros((dec, 1)), np.zeros_like(steps[0]["T"])
+        ds_next, dc_next = np.zeros((dec, B)), np.zeros((dec, B))
+        dT_next = np.zeros_like(steps[0]["T"])
         dH = np.zeros((n,) + steps[0]["h"].shape)
         for t in reversed(range(n)):
             st = steps[t]
-            e_ = np.zeros((len(self.tags), 1))
-            e_[st["g"]] = 1.0
-            dyv = st["w"] * (st["p"][:, None] - e_)                # eq. joint-tagging-output
+            e_ = np.zeros_like(st["p"])
+            e_[st["g"], cols] = 1.0
+            dyv = st["w"] * (st["p"] - e_)                         # eq. joint-tagging-output
             G["Wy"] += dyv @ st["T_new"].T
-            G["by"] += dyv[:, 0]
+            G["by"] += dyv.sum(axis=1)
             dT = P["Wy"].T @ dyv + dT_next                         # T_t also feeds step t + 1
             G["Wts"] += dT @ st["s_new"].T
-            G["bT"] += dT[:, 0]
+            G["bT"] += dT.sum(axis=1)
             ds = P["Wts"].T @ dT + ds_next                         # eq. joint-tagging-route
             o, tc, ig, fg, zg = st["o"], st["tc"], st["i"], st["f"], st["z"]
             d_o = ds * tc * o * (1 - o)
             dc = dc_next + ds * o * (1 - tc * tc) + d_o * P["wco"][:, None]
             d_pre = {"i": dc * zg * ig * (1 - ig), "f": dc * st["c"] * fg * (1 - fg),
                      "c": dc * ig * (1 - zg * zg), "o": d_o}
-            G["wco"] += (d_o * st["c_new"])[:, 0]
+            G["wco"] += (d_o * st["c_new"]).sum(axis=1)
             dc_next = dc * fg
             ds_next = sum(P[f"Wh{g}"].T @ d_pre[g] for g in DG)
             dH[t] = sum(P[f"Ww{g}"].T @ d_pre[g] for g in DG)      # eq. joint-tagging-decoder
@@ -331,19 +354,25 @@ class TaggerModel:
             for g in DG:
                 G[f"Ww{g}"] += d_pre[g] @ st["h"].T
                 G[f"Wh{g}"] += d_pre[g] @ st["s"].T
-                G[f"b{g}"] += d_pre[g][:, 0]
+                G[f"b{g}"] += d_pre[g].sum(axis=1)
             for g in ("i", "f", "c"):
                 G[f"Wt{g}"] += d_pre[g] @ st["T"].T
         hid = P["fwd"]["Wxi"].shape[0]
         G["fwd"], dxf, _, _ = lstm_gates.backward(P["fwd"], cache["cf"], dH[:, :hid])
-        G["bwd"], dxb_rev, _, _ = lstm_gates.backward(P["bwd"], cache["cb"], dH[::-1, hid:])
-        dxs = dxf + dxb_rev[::-1]
-        for t, w in enumerate(cache["wid"]):
-            G["emb"][w] += dxs[t, :, 0]
+        dhb_rev = dH[:, hid:][rev, :, cols].transpose(0, 2, 1)    # into the reversed read's order
+        G["bwd"], dxb_rev, _, _ = lstm_gates.backward(P["bwd"], cache["cb"], dhb_rev)
+        dxs = (dxf + dxb_rev[rev, :, cols].transpose(0, 2, 1)).transpose(0, 2, 1)  # (n, B, E)
+        real = cache["real"]
+        np.add.at(G["emb"], cache["wid"][real], dxs[real])        # each word's embedding collects
         return G
 
     def grad(self, words, tags):
         J_, cache = self.forward(words, tags)
+        return J_, self.backward(cache)
+
+    def grad_batch(self, sentences):
+        """The summed loss of ``sentences`` and its gradient, all sentences at once."""
+        J_, cache = self.forward_batch(sentences)
         return J_, self.backward(cache)
 
 
@@ -449,15 +478,10 @@ def train(steps: int = 200, lr: float = 0.05, seed: int = 0, alpha: float = 10.0
     v2 = {path: np.zeros_like(v) for path, v in _items(model.params)}
     history = []
     for it in range(1, steps + 1):
-        total, acc = 0.0, {path: 0.0 for path in m}
-        for words, tags in CORPUS:
-            J_, G = model.grad(words, tags)
-            total += J_
-            for path in acc:
-                acc[path] = acc[path] + _get(G, path)
+        total, G = model.grad_batch(CORPUS)                      # all sentences side by side
         history.append(total / len(CORPUS))
         for path, val in _items(model.params):
-            g = acc[path] / len(CORPUS)
+            g = _get(G, path) / len(CORPUS)
             m[path] = 0.9 * m[path] + 0.1 * g
             v2[path] = 0.999 * v2[path] + 0.001 * g * g
             val -= lr * (m[path] / (1 - 0.9 ** it)) / (np.sqrt(v2[path] / (1 - 0.999 ** it)) + 1e-8)
@@ -467,4 +491,4 @@ def train(steps: int = 200, lr: float = 0.05, seed: int = 0, alpha: float = 10.0
 def predict(model: TaggerModel, words):
     """The most probable tag at each step (greedy; the decoder reads its own tag vectors)."""
     _, cache = model.forward(words, ["O"] * len(words))
-    return [model.tags[int(np.argmax(st["p"]))] for st in cache["steps"]]
+    return [model.tags[int(np.argmax(st["p"][:, 0]))] for st in cache["steps"]]
