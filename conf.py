@@ -95,6 +95,7 @@ prerender_math_node_modules = str(ROOT / "node_modules")
 
 autodoc_member_order = "bysource"
 autodoc_default_options = {"members": True, "undoc-members": False}
+autodoc_use_type_comments = False  # no "# type:" comments here; reading them re-parses every source
 
 
 # ---- a balanced parallel read ---------------------------------------------------------------
@@ -179,14 +180,38 @@ def _template_cache(app):
 def _skip_sympy_internals(app, what, name, obj, skip, options):
     """Keep SymPy's machinery out of the API pages: a generic function ``f = Function("f")`` is a
     class SymPy makes at run time (not our API), and SymPy gives every function class its own
-    ``default_assumptions``, ``is_*`` and ``name`` attributes."""
+    ``default_assumptions``, ``is_*`` and ``name`` attributes.
+
+    A class or function a module imports from elsewhere (``dataclass``, ``NamedTuple``, IPython's
+    ``HTML``) is skipped here, before autodoc loads it: autodoc would drop it later anyway, after
+    parsing the source of the module it comes from.
+    """
+    import inspect
+
     import sympy
 
     if isinstance(obj, sympy.core.function.UndefinedFunction):
         return True
     if what == "class" and (name in ("default_assumptions", "name") or name.startswith("is_")):
         return True
+    if what == "module" and (inspect.isclass(obj) or inspect.isroutine(obj)) \
+            and not str(getattr(obj, "__module__", "")).startswith("derivations"):
+        return True
+    if what == "module" and inspect.isclass(obj) and issubclass(obj, sympy.Basic):
+        _no_sympy_sources(obj)
     return None
+
+
+def _no_sympy_sources(cls):
+    """Our SymPy subclasses (``lstm_gates.sigma``) document only their own members, but autodoc
+    parses the source of every module in the class's MRO (SymPy's ``function``, ``expr``,
+    ``basic``, …) for attribute comments: give those modules an empty analysis instead."""
+    from sphinx.pycode import ModuleAnalyzer
+
+    for base in cls.__mro__[1:]:
+        mod = base.__module__
+        if mod.startswith("sympy.") and ("module", mod) not in ModuleAnalyzer.cache:
+            ModuleAnalyzer.cache["module", mod] = ModuleAnalyzer.for_string("", mod)
 
 
 def setup(app):
