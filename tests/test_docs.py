@@ -183,3 +183,31 @@ def test_the_kernel_zygote_survives_a_launcher_that_leaves_and_stops_on_sigterm(
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_the_kernel_zygote_stops_at_once_when_asked_while_importing(tmp_path):
+    """A build with nothing to execute stops the zygote while it may still be importing NumPy,
+    SymPy, …: it must end then, not after the imports. Here its first import never finishes."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    import forked_kernel
+
+    fake = tmp_path / "fake"
+    fake.mkdir()
+    (fake / "numpy.py").write_text("import time\ntime.sleep(600)\n")
+    path = str(tmp_path / "socket")
+    env = {**os.environ, "PYTHONPATH": str(fake)}
+    proc = subprocess.Popen([sys.executable, forked_kernel.__file__, path], env=env)
+    try:
+        deadline = time.monotonic() + 60
+        while not (tmp_path / "socket").exists():  # bound and listening before the imports
+            assert proc.poll() is None and time.monotonic() < deadline, "the zygote did not start"
+            time.sleep(0.01)
+        proc.terminate()
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()

@@ -84,7 +84,9 @@ def zygote(path: str) -> None:
     """Serve kernel requests on the Unix socket ``path`` until the build (our parent) ends."""
     parent = os.getppid()
     stopping = []
-    signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))  # also while importing
+    # while importing there is no kernel to look after: a SIGTERM (a build with nothing to
+    # execute) ends the process at once instead of after the imports
+    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(path)
     listener.listen(32)  # launchers may connect now; they wait until the imports below are done
@@ -94,6 +96,7 @@ def zygote(path: str) -> None:
         __import__(name)
     if threading.active_count() != 1:  # forking a process with other threads is not safe
         raise RuntimeError(f"kernel zygote: importing {PRELOAD} started threads: {threading.enumerate()}")
+    signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))  # now: stop the kernels first
     # a kernel's exit (SIGCHLD) wakes the loop at once, so its launcher learns it without delay
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_r, False)
