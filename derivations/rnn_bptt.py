@@ -498,15 +498,33 @@ def gamma(activation: str = "tanh") -> sp.Expr:
     return _gamma(activation)
 
 
-@functools.lru_cache(maxsize=None)
-def _gamma(activation: str) -> sp.Expr:  # solving for the maximum takes SymPy half a second
+#: Each activation's slope as a polynomial in the activation's own value u = f(z), and the open
+#: interval of values f takes: tanh' = 1 − tanh², σ' = σ(1 − σ). :func:`gamma` checks the identity.
+_U = sp.Symbol("u", real=True)
+_SLOPE_OF_VALUE = {"tanh": (1 - _U**2, (-1, 1)), "sigmoid": (_U * (1 - _U), (0, 1))}
+
+
+def slope_identity(activation: str) -> sp.Eq:
+    """The identity :func:`gamma` starts from, e.g. d tanh(z)/dz = 1 − tanh(z)² (checked there)."""
+    zz = sp.Symbol("z", real=True)
+    f = {"tanh": sp.tanh(zz), "sigmoid": sp.Function("sigma")(zz)}[activation]
+    P, _ = _SLOPE_OF_VALUE[activation]
+    return sp.Eq(sp.Derivative(f, zz), P.subs(_U, f), evaluate=False)
+
+
+def _gamma(activation: str) -> sp.Expr:
+    """sup_z f'(z) = max of the slope P(u) over the values u that f takes (P a concave quadratic)."""
     zz = sp.Symbol("z", real=True)
     f = {"tanh": sp.tanh(zz), "sigmoid": 1 / (1 + sp.exp(-zz))}[activation]
-    slope = sp.diff(f, zz)
-    crit = sp.solve(sp.diff(slope, zz), zz)
-    if crit != [0] or not sp.diff(slope, zz, 2).subs(zz, 0).is_negative:
-        raise DerivationError(f"unexpected critical points of {activation}': {crit}")
-    return sp.nsimplify(slope.subs(zz, 0))
+    P, (lo, hi) = _SLOPE_OF_VALUE[activation]
+    gap = sp.diff(f, zz) - P.subs(_U, f)
+    if gap != 0 and sp.cancel(gap) != 0:
+        raise DerivationError(f"{activation}' is not {P} of its value u = {activation}(z)")
+    curvature = sp.diff(P, _U, 2)
+    crit = [c for c in sp.solve(sp.diff(P, _U), _U) if lo < c < hi]
+    if not (curvature.is_number and curvature < 0) or len(crit) != 1:
+        raise DerivationError(f"unexpected shape of {activation}' = {P}: critical points {crit}")
+    return P.subs(_U, crit[0])  # concave: the one interior critical point is the maximum
 
 
 #: γ (the activation's largest slope), λ₁ (the largest singular value of W) and the lag ℓ = t − k.

@@ -117,6 +117,12 @@ def test_wrong_result_fails_numeric_crosscheck():
     assert not topic.crosscheck([wrong], points=1).passed
 
 
+def test_gamma_refuses_a_wrong_slope_identity(monkeypatch):
+    monkeypatch.setitem(topic._SLOPE_OF_VALUE, "tanh", (1 - topic._U**3, (-1, 1)))
+    with pytest.raises(topic.DerivationError, match="is not"):
+        topic._gamma("tanh")
+
+
 @pytest.mark.parametrize("activation, gam", [("tanh", 1), ("sigmoid", sp.Rational(1, 4))])
 def test_gamma(activation, gam):
     assert topic.gamma(activation) == gam
