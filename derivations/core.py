@@ -583,6 +583,7 @@ class Derivation:
         self.steps: list[Step] = [Step(sp.sympify(start), "")]
         self._checked: list[StepCheck] | None = None
         self._defs_cache: dict = {}
+        self._def_symbols: set | None = None
         self._eval_cache: dict = {}
 
     def step(self, expr, why: str, *, given: Sequence[Condition] = ()) -> "Derivation":
@@ -613,9 +614,17 @@ class Derivation:
         return out
 
     def _defs(self, n: int) -> dict:
-        if n not in self._defs_cache:
-            self._defs_cache[n] = _instantiate_definitions(self.definitions, self.instances[n])
-        return self._defs_cache[n]
+        """The definitions at instance n. Instances that differ only in symbols the definitions
+        do not contain (an index i or k beside the size n) share one instantiation."""
+        if self._def_symbols is None:
+            self._def_symbols = set()
+            for key, val in self.definitions.items():
+                self._def_symbols |= sp.sympify(val).free_symbols | getattr(key, "free_symbols", set())
+        inst = self.instances[n]
+        key = tuple(sorted(((s, v) for s, v in inst.items() if s in self._def_symbols), key=lambda sv: str(sv[0])))
+        if key not in self._defs_cache:
+            self._defs_cache[key] = _instantiate_definitions(self.definitions, dict(key))
+        return self._defs_cache[key]
 
     def _evaluated(self, k: int, n: int, e: int, expr, conds):
         """Step k's element e, evaluated at instance n under the conditions in force (cached)."""
