@@ -55,6 +55,7 @@ from typing import NamedTuple
 import numpy as np
 import sympy as sp
 
+from . import rnn_bptt
 from .core import Condition, Derivation, Result, evaluate, indexed, sym
 from .oracles import CheckTable, crosscheck, whole_gradient_table
 
@@ -609,9 +610,10 @@ def carousel_curves(hidden: int = 16, steps: int = 60, seed: int = 0, forget_bia
                     rnn_scale: float = 1.0):
     r"""‖∂c_T/∂c_t‖₂ of the LSTM and ‖∂h_T/∂h_t‖₂ of a simple tanh RNN against the lag T − t.
 
-    Both Jacobians are products of the one-step Jacobians derived above: for the LSTM the full
-    state Jacobian ∂(h_t, c_t)/∂(h_{t−1}, c_{t−1}); for the RNN h_t = tanh(W h_{t−1} + U x_t),
-    diag(1 − h_t²) W. Returns ``(lags, lstm_norms, rnn_norms)``.
+    Both Jacobians are products of one-step Jacobians: for the LSTM the full state Jacobian
+    ∂(h_t, c_t)/∂(h_{t−1}, c_{t−1}) derived above; for the RNN h_t = tanh(W h_{t−1} + U x_t),
+    diag(1 − h_t²) W, multiplied by :func:`derivations.rnn_bptt.jacobian_norms`. Returns
+    ``(lags, lstm_norms, rnn_norms)``.
     """
     rng = np.random.default_rng(seed)
     p = init_params(hidden, 1, rng)
@@ -631,17 +633,15 @@ def carousel_curves(hidden: int = 16, steps: int = 60, seed: int = 0, forget_bia
         jac.append(np.block([[dh_dh, dh_dcp], [dc_dh, dc_dc]]))
     w = rng.normal(size=(hidden, hidden)) * rnn_scale / np.sqrt(hidden)
     u = rng.normal(size=(hidden, 1))
-    h = np.zeros(hidden)
-    rnn_jac = []
+    hs = [np.zeros(hidden)]
     for t in range(steps):
-        h = np.tanh(w @ h + u @ xs[t, :, 0])
-        rnn_jac.append((1 - h * h)[:, None] * w)
+        hs.append(np.tanh(w @ hs[-1] + u @ xs[t, :, 0]))
     lags = np.arange(1, steps)
-    lstm_n, rnn_n = [], []
-    prod, rprod = np.eye(2 * hidden), np.eye(hidden)
+    lstm_n = []
+    prod = np.eye(2 * hidden)
     for lag in lags:
         prod = prod @ jac[steps - lag]           # ∂(h_T,c_T)/∂(h_{T−lag}, c_{T−lag})
-        rprod = rprod @ rnn_jac[steps - lag]
         lstm_n.append(np.linalg.norm(prod[hidden:, hidden:], 2))
-        rnn_n.append(np.linalg.norm(rprod, 2))
-    return lags, np.array(lstm_n), np.array(rnn_n)
+    # the simple RNN's products diag(1 − h²) W, by the recurrent chapter's own code
+    rnn_n = rnn_bptt.jacobian_norms(w, np.array(hs))[1:steps]
+    return lags, np.array(lstm_n), rnn_n
