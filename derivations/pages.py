@@ -9,7 +9,9 @@ from __future__ import annotations
 from IPython.display import HTML, Math, display
 from myst_nb import glue
 
-from .core import Derivation, latex
+from types import ModuleType
+
+from .core import Derivation, latex, latex_names_of
 from .oracles import CheckTable
 
 
@@ -23,9 +25,12 @@ def glue_definitions(name: str, d: Derivation) -> None:
     glue(name, Math(d.definitions_latex()), display=False)
 
 
-def glue_expr(name: str, expr) -> None:
-    """Glue one SymPy expression (an object the tests also check) as math."""
-    glue(name, Math(latex(expr)), display=False)
+def glue_expr(name: str, expr, *, names_of: ModuleType) -> None:
+    """Glue one SymPy expression (an object the tests also check) as math, with the LaTeX names
+    the module ``names_of`` (the page's topic) gave its symbols: two topics may name one SymPy
+    symbol differently (``z2`` is :math:`z_{2}` in one and :math:`z^{(2)}` in another)."""
+    with latex_names_of(names_of.__name__):
+        glue(name, Math(latex(expr)), display=False)
 
 
 def show_table(table: CheckTable) -> None:
