@@ -620,8 +620,8 @@ class Derivation:
             self._def_symbols = set()
             for key, val in self.definitions.items():
                 self._def_symbols |= sp.sympify(val).free_symbols | getattr(key, "free_symbols", set())
-        inst = self.instances[n]
-        key = tuple(sorted(((s, v) for s, v in inst.items() if s in self._def_symbols), key=lambda sv: str(sv[0])))
+        used = [(s, v) for s, v in self.instances[n].items() if s in self._def_symbols]
+        key = tuple(sorted(used, key=lambda sv: str(sv[0])))
         if key not in self._defs_cache:
             self._defs_cache[key] = _instantiate_definitions(self.definitions, dict(key))
         return self._defs_cache[key]

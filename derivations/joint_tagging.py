@@ -218,6 +218,12 @@ def _softmax(v):
     return ex / ex.sum(axis=0)
 
 
+def _reorder(a, rev):
+    """``a`` (steps, d, B) with column b's steps taken in the order ``rev[:, b]`` (the reversed
+    read of each sentence, padding last; the order is its own inverse)."""
+    return a[rev, :, np.arange(a.shape[2])].transpose(0, 2, 1)
+
+
 def _sig(a):
     return 0.5 * (1.0 + np.tanh(0.5 * a))
 
@@ -290,8 +296,8 @@ class TaggerModel:
         cols, real = np.arange(B), t_idx < lengths
         xs = P["emb"][wid].transpose(0, 2, 1) * real[:, None, :]  # (n, E, B); 0 on padding
         hf, cf = lstm_gates.forward(P["fwd"], xs)
-        hb_rev, cb = lstm_gates.forward(P["bwd"], xs[rev, :, cols].transpose(0, 2, 1))
-        H = np.concatenate([hf, hb_rev[rev, :, cols].transpose(0, 2, 1)], axis=1)  # h_t = [h→_t ; h←_t]
+        hb_rev, cb = lstm_gates.forward(P["bwd"], _reorder(xs, rev))
+        H = np.concatenate([hf, _reorder(hb_rev, rev)], axis=1)   # h_t = [h→_t ; h←_t]
         dec = P["Wwi"].shape[0]
         s, c, T = np.zeros((dec, B)), np.zeros((dec, B)), np.zeros((P["Wts"].shape[0], B))
         steps, J = [], 0.0
@@ -359,9 +365,8 @@ class TaggerModel:
                 G[f"Wt{g}"] += d_pre[g] @ st["T"].T
         hid = P["fwd"]["Wxi"].shape[0]
         G["fwd"], dxf, _, _ = lstm_gates.backward(P["fwd"], cache["cf"], dH[:, :hid])
-        dhb_rev = dH[:, hid:][rev, :, cols].transpose(0, 2, 1)    # into the reversed read's order
-        G["bwd"], dxb_rev, _, _ = lstm_gates.backward(P["bwd"], cache["cb"], dhb_rev)
-        dxs = (dxf + dxb_rev[rev, :, cols].transpose(0, 2, 1)).transpose(0, 2, 1)  # (n, B, E)
+        G["bwd"], dxb_rev, _, _ = lstm_gates.backward(P["bwd"], cache["cb"], _reorder(dH[:, hid:], rev))
+        dxs = (dxf + _reorder(dxb_rev, rev)).transpose(0, 2, 1)   # (n, B, E)
         real = cache["real"]
         np.add.at(G["emb"], cache["wid"][real], dxs[real])        # each word's embedding collects
         return G

@@ -334,14 +334,19 @@ def _check(p: dict, xs) -> tuple[int, int]:
     return hidden, inputs
 
 
+def _object_map(fn, a, out):
+    """``fn`` (a SymPy function) on each entry of an object array, into ``out`` if given."""
+    res = np.frompyfunc(fn, 1, 1)(a)
+    if out is None:
+        return res
+    out[...] = res
+    return out
+
+
 def _sig(a, out=None):
     """σ(a) = 1 / (1 + e^{−a}), into ``out`` (which may be ``a`` itself)."""
     if a.dtype == object:
-        res = np.frompyfunc(sigma, 1, 1)(a)
-        if out is None:
-            return res
-        out[...] = res
-        return out
+        return _object_map(sigma, a, out)
     with np.errstate(over="ignore"):     # e^{−a} = inf for a ≪ 0 gives exactly 0, as it should
         e = np.negative(a, out=out)
         np.exp(e, out=e)                 # np.exp is about twice as fast as np.tanh here
@@ -350,13 +355,7 @@ def _sig(a, out=None):
 
 
 def _tanh(a, out=None):
-    if a.dtype == object:
-        res = np.frompyfunc(sp.tanh, 1, 1)(a)
-        if out is None:
-            return res
-        out[...] = res
-        return out
-    return np.tanh(a, out=out)
+    return _object_map(sp.tanh, a, out) if a.dtype == object else np.tanh(a, out=out)
 
 
 def _col(v):
@@ -382,7 +381,6 @@ class Cache:
     o), ``c`` and ``h`` are ``(T + 1, H, batch)`` with :math:`c_0, h_0` first, ``tc`` is
     :math:`\tanh c_t`, ``(T, H, batch)``."""
 
-    p: dict
     xs: np.ndarray
     gates: np.ndarray
     c: np.ndarray
@@ -405,7 +403,7 @@ def forward(p: dict, xs, h0=None, c0=None):
     r"""Run the block over ``xs`` (shape ``(T, D, batch)``); return ``hs`` (``(T, H, batch)``) and a
     :class:`Cache` for :func:`backward`. Works on float arrays and on object arrays of SymPy
     expressions."""
-    hidden, inputs = _check(p, xs)
+    hidden, _ = _check(p, xs)
     xs = np.asarray(xs)
     T, batch = xs.shape[0], xs.shape[2]
     dtype = object if xs.dtype == object else float
@@ -438,7 +436,7 @@ def forward(p: dict, xs, h0=None, c0=None):
         _sig(o, out=o)                                            # o_t = σ(… + W_co c_t)
         tc = _tanh(c_new, out=TC[t])
         Hs[t + 1] = o * tc                                        # h_t = o ⊙ tanh(c_t)
-    return Hs[1:], Cache(p, xs, A, C, TC, Hs)
+    return Hs[1:], Cache(xs, A, C, TC, Hs)
 
 
 def step_backward(p: dict, s: StepState, dh, dc, Wh=None, out=None):

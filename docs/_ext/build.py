@@ -13,7 +13,6 @@ import atexit
 import os
 import sys
 
-
 from sphinx.cmd.build import main
 
 if __name__ == "__main__":

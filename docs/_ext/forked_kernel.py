@@ -12,7 +12,9 @@ The pieces:
 
 - the kernelspec ``kernels/python3-forked`` (found through ``JUPYTER_PATH``), whose tiny
   launcher (``launch.py``) asks the zygote for a kernel, forwards signals to it and exits with
-  its exit code; myst-nb is pointed at it with ``nb_kernel_rgx_aliases``;
+  its exit code; myst-nb is pointed at it with ``nb_kernel_rgx_aliases``. Its arguments also
+  set ``InlineBackend.print_figure_kwargs`` so that a figure is saved in one draw, without the
+  second ``bbox_inches="tight"`` pass (every page's figures use constrained layout);
 - :func:`zygote` (``python forked_kernel.py SOCKET``): accepts requests on a Unix socket, forks,
   reaps, and stops a kernel whose launcher has gone (e.g. killed after a timeout);
 - the Sphinx hooks: the zygote starts as the extension loads (its imports overlap Sphinx's own
