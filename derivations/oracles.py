@@ -152,6 +152,12 @@ def _points(result: Result, leaves, rng: np.random.Generator, count: int):
     return pts
 
 
+def _compile(leaves, expr, modules):
+    """``sympy.lambdify`` without the docstring: printing ``expr`` once more for it would cost
+    about a quarter of the call."""
+    return sp.lambdify(leaves, expr, modules, docstring_limit=0)
+
+
 def crosscheck(results, *, points: int = 5, seed: int = 0, title: str = "Numeric cross-check",
                rtol: float = RTOL, atol: float = ATOL) -> CheckTable:
     """Compare every result with each applicable oracle at ``points`` seeded random points."""
@@ -167,13 +173,13 @@ def crosscheck(results, *, points: int = 5, seed: int = 0, title: str = "Numeric
         leaves = _leaves(of + expr)
         if res.wrt not in leaves:
             leaves.append(res.wrt)
-        f_derived = sp.lambdify(leaves, expr, "numpy")
+        f_derived = _compile(leaves, expr, "numpy")
         analytic = not of.has(*_NON_ANALYTIC)
         key = (of, tuple(leaves))
         if key not in compiled:
-            compiled[key] = (sp.lambdify(leaves, of, "mpmath"),
-                             sp.lambdify(leaves, of, "numpy") if analytic else None,
-                             sp.lambdify(leaves, of, [_AUTOGRAD_NS, "numpy"]))
+            f_ag = _compile(leaves, of, [_AUTOGRAD_NS, "numpy"])
+            # complex step runs the same code: autograd's functions are NumPy's on plain arrays
+            compiled[key] = (_compile(leaves, of, "mpmath"), f_ag if analytic else None, f_ag)
         f_mp, f_cs, f_ag = compiled[key]
         k = leaves.index(res.wrt)
         for vals in _points(res, leaves, rng, points):
