@@ -12,6 +12,7 @@ ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "docs" / "_ext"))
 import forked_kernel  # noqa: E402  (the site's own extension, in docs/_ext)
+from derivations import SLOWEST_FIRST  # noqa: E402  (the package's __init__ only: no SymPy)
 # The notebook kernels inherit the environment: let them import the package from this checkout.
 os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
 
@@ -107,11 +108,15 @@ autodoc_use_type_comments = False  # no "# type:" comments here; reading them re
 
 
 def _read_cost(path: Path) -> float:
-    """Rough seconds to read a page (only the order of the tasks depends on it)."""
+    """Rough seconds to read a page on two cores (only the order of the tasks depends on it): a
+    topic's page by the topic's place in ``derivations.SLOWEST_FIRST`` (its checks are most of
+    it), another executed page by its cells, an API page by its modules."""
     text = path.read_text(encoding="utf-8") if path.is_file() else ""
     if "file_format: mystnb" in text:
-        return 2.5 + 0.2 * text.count("```{code-cell}")
-    return 0.6 * text.count(".. automodule::") + 0.1
+        if path.stem in SLOWEST_FIRST:
+            return 5.2 - 0.4 * SLOWEST_FIRST.index(path.stem)
+        return 1.5 + 0.1 * text.count("```{code-cell}")
+    return 0.25 * text.count(".. automodule::") + 0.1
 
 
 def _is_api(docname: str) -> bool:

@@ -18,7 +18,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 import sympy as sp
 
-from . import registry
+from . import SLOWEST_FIRST, registry
 from .core import DerivationError, text
 
 FORMATS = ("text", "latex", "json")
@@ -116,13 +116,6 @@ def check_topic(name: str) -> tuple[bool, list[str]]:
         lines.append(f"ok   {name}: {table.title} ({len(table.rows)} rows)")
     lines.append(f"     {name}: {time.perf_counter() - t0:.1f} s")
     return True, lines
-
-
-#: The topics that take longest to check, longest first (measured on a two-core machine): the
-#: parallel check starts them first so that the workers finish together. Only the order of work
-#: depends on this; a topic not listed starts last.
-SLOWEST_FIRST = ("rnn_bptt", "softmax_ce", "lstm_gates", "backprop_421", "window_scorer",
-                 "joint_tagging", "indrnn", "sigmoid_neuron")
 
 
 def check(names: list[str], out=None) -> int:
