@@ -15,7 +15,7 @@ BUILD  := _build/html
 .PHONY: html test serve bench check clean distclean
 
 html: $(STAMP) $(ASSETS)
-	$(BIN)/python docs/_ext/build.py -T -W --keep-going -q -j $(JOBS) -b html -c . $(SPHINX_OPTS) docs $(BUILD)
+	$(BIN)/python docs/_ext/run_sphinx.py -T -W --keep-going -q -j $(JOBS) -b html -c . $(SPHINX_OPTS) docs $(BUILD)
 	@echo "Site built: $(BUILD)/index.html"
 
 test: $(STAMP) $(ASSETS)

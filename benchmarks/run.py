@@ -41,7 +41,7 @@ def timed(cmd, **kw) -> float:
 
 def build_times(out: Path) -> dict:
     cache = out.parent / "cache"
-    sphinx = [PY, str(ROOT / "docs" / "_ext" / "build.py"), "-T", "-W", "--keep-going", "-q", "-j", str((os.cpu_count() or 1) + 1), "-b", "html", "-c", str(ROOT),
+    sphinx = [PY, str(ROOT / "docs" / "_ext" / "run_sphinx.py"), "-T", "-W", "--keep-going", "-q", "-j", str((os.cpu_count() or 1) + 1), "-b", "html", "-c", str(ROOT),
               "-D", f"nb_execution_cache_path={cache}", str(ROOT / "docs"), str(out)]
     quiet = dict(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     clean = timed(sphinx, **quiet)

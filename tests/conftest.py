@@ -15,7 +15,7 @@ sys.path.insert(0, str(ROOT / "docs" / "_ext"))  # the site's own Sphinx extensi
 
 def sphinx_build(src: Path, out: Path, *extra: str) -> subprocess.CompletedProcess:
     """Run a strict Sphinx build (warnings are errors) with the project's conf.py."""
-    cmd = [sys.executable, str(ROOT / "docs" / "_ext" / "build.py"), "-T", "-W", "--keep-going", "-q", "-j", str((os.cpu_count() or 1) + 1), "-b", "html",
+    cmd = [sys.executable, str(ROOT / "docs" / "_ext" / "run_sphinx.py"), "-T", "-W", "--keep-going", "-q", "-j", str((os.cpu_count() or 1) + 1), "-b", "html",
            "-c", str(ROOT), *extra, str(src), str(out)]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT, timeout=600)

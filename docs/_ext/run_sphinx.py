@@ -1,4 +1,4 @@
-"""``sphinx-build``, without Python's teardown at the end: ``python docs/_ext/build.py ARGS``.
+"""``sphinx-build`` without Python's teardown at the end: ``python docs/_ext/run_sphinx.py ARGS``.
 
 Takes exactly ``sphinx-build``'s arguments and returns its exit code. When Sphinx's ``main()``
 returns, every output file is written and closed and the build's helpers (the kernel zygote, the
