@@ -430,12 +430,12 @@ def forward(p: dict, xs, h0=None, c0=None):
         f += wcf * c                                              # f_t = σ(… + W_cf c_{t−1})
         _sig(a[:2 * hidden], out=a[:2 * hidden])                  # (i_t and f_t in one call)
         _tanh(z, out=z)                                           # z_t = tanh(…)
-        c_new = C[t + 1]
-        c_new[...] = f * c + i * z                                # c_t = f ⊙ c_{t−1} + i ⊙ z
+        c_new = np.multiply(f, c, out=C[t + 1])
+        c_new += i * z                                            # c_t = f ⊙ c_{t−1} + i ⊙ z
         o += wco * c_new
         _sig(o, out=o)                                            # o_t = σ(… + W_co c_t)
         tc = _tanh(c_new, out=TC[t])
-        Hs[t + 1] = o * tc                                        # h_t = o ⊙ tanh(c_t)
+        np.multiply(o, tc, out=Hs[t + 1])                         # h_t = o ⊙ tanh(c_t)
     return Hs[1:], Cache(xs, A, C, TC, Hs)
 
 
