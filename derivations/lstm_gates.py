@@ -475,12 +475,14 @@ def backward(p: dict, cache: Cache, dhs, dh_last=None, dc_last=None, *, inputs: 
         raise ValueError(f"dhs has shape {dhs.shape}; expected {(T, hidden, batch)}")
     dh = np.zeros_like(dhs[0]) if dh_last is None else np.asarray(dh_last)
     dc = np.zeros_like(dhs[0]) if dc_last is None else np.asarray(dc_last)
-    delta = np.empty((4 * hidden, T, batch), cache.gates.dtype)  # δ_t for every t, t along a row
+    delta = np.empty((T, 4 * hidden, batch), cache.gates.dtype)  # δ_t for every t
     Wh = np.concatenate([p[f"Wh{g}"] for g in GATES])
     for t in reversed(range(T)):
-        dh, dc, _, _ = step_backward(p, cache.step(t), dh + dhs[t], dc, Wh, out=delta[:, t])
-    # Σ_t δ_t x_tᵀ, Σ_t δ_t h_{t−1}ᵀ and W_xᵀ δ_t for every t: one matrix product each
-    D2 = delta.reshape(4 * hidden, T * batch)
+        dh, dc, _, _ = step_backward(p, cache.step(t), dh + dhs[t], dc, Wh, out=delta[t])
+    # Σ_t δ_t x_tᵀ, Σ_t δ_t h_{t−1}ᵀ and W_xᵀ δ_t for every t: one matrix product each, with the
+    # steps side by side (one copy of δ; the steps themselves work on contiguous δ_t)
+    D2 = delta.transpose(1, 0, 2).reshape(4 * hidden, T * batch)
+    delta = D2.reshape(4 * hidden, T, batch)
     dWx = D2 @ xs.transpose(0, 2, 1).reshape(T * batch, n_in)
     dWh = D2 @ cache.h[:T].transpose(0, 2, 1).reshape(T * batch, hidden)
     db = D2.sum(axis=1)
