@@ -498,26 +498,28 @@ def gamma(activation: str = "tanh") -> sp.Expr:
     return _gamma(activation)
 
 
-#: Each activation's slope as a polynomial in the activation's own value u = f(z), and the open
-#: interval of values f takes: tanh' = 1 − tanh², σ' = σ(1 − σ). :func:`gamma` checks the identity.
-_U = sp.Symbol("u", real=True)
+#: Each activation as a function of z, its slope as a polynomial in the activation's own value
+#: u = f(z), and the open interval of values f takes: tanh' = 1 − tanh², σ' = σ(1 − σ).
+#: :func:`gamma` checks the identity.
+_Z, _U = sp.Symbol("z", real=True), sp.Symbol("u", real=True)
+_ACTIVATION_OF = {"tanh": sp.tanh(_Z), "sigmoid": 1 / (1 + sp.exp(-_Z))}
 _SLOPE_OF_VALUE = {"tanh": (1 - _U**2, (-1, 1)), "sigmoid": (_U * (1 - _U), (0, 1))}
 
 
 def slope_identity(activation: str) -> sp.Eq:
-    """The identity :func:`gamma` starts from, e.g. d tanh(z)/dz = 1 − tanh(z)² (checked there)."""
-    zz = sp.Symbol("z", real=True)
-    f = {"tanh": sp.tanh(zz), "sigmoid": sp.Function("sigma")(zz)}[activation]
+    """The identity :func:`gamma` starts from, e.g. d tanh(z)/dz = 1 − tanh(z)² (checked there;
+    the sigmoid is shown as σ(z))."""
+    gamma(activation)  # an unknown name is refused there; the identity is checked there
+    f = sp.Function("sigma")(_Z) if activation == "sigmoid" else _ACTIVATION_OF[activation]
     P, _ = _SLOPE_OF_VALUE[activation]
-    return sp.Eq(sp.Derivative(f, zz), P.subs(_U, f), evaluate=False)
+    return sp.Eq(sp.Derivative(f, _Z), P.subs(_U, f), evaluate=False)
 
 
 def _gamma(activation: str) -> sp.Expr:
     """sup_z f'(z) = max of the slope P(u) over the values u that f takes (P a concave quadratic)."""
-    zz = sp.Symbol("z", real=True)
-    f = {"tanh": sp.tanh(zz), "sigmoid": 1 / (1 + sp.exp(-zz))}[activation]
+    f = _ACTIVATION_OF[activation]
     P, (lo, hi) = _SLOPE_OF_VALUE[activation]
-    gap = sp.diff(f, zz) - P.subs(_U, f)
+    gap = sp.diff(f, _Z) - P.subs(_U, f)
     if gap != 0 and sp.cancel(gap) != 0:
         raise DerivationError(f"{activation}' is not {P} of its value u = {activation}(z)")
     curvature = sp.diff(P, _U, 2)
