@@ -15,8 +15,13 @@ sides. Rendering always checks first, so a wrong step can never be rendered as v
 Notation the engine understands
 -------------------------------
 - **Definitions** (``δ := W f'(z)``): a mapping from a symbol (or an :class:`~sympy.IndexedBase`,
-  with a :class:`~sympy.Lambda` over its indices) to its value. The checker expands definitions, so
-  ``W f'(z) a`` and ``δ a`` are provably equal.
+  with a :class:`~sympy.Lambda` over its indices, or a named function ``F = sp.Function("F")``
+  with a :class:`~sympy.Lambda` over its argument) to its value. The checker expands definitions,
+  so ``W f'(z) a`` and ``δ a`` are provably equal, and ``F(z - a)`` prints as itself.
+- **Integrals, limits and determinants** a step leaves unevaluated: where both sides are the same
+  operation over the same range, the checker compares what they integrate (or take the limit
+  of); a step that changes the variable of an integral declares it (:class:`Change`) and the
+  checker carries it out with SymPy; what is left SymPy must evaluate exactly, or the step fails.
 - **Partial derivatives through intermediates**: ``Derivative(a, z)`` with ``a := f(z)`` means the
   derivative of ``a`` with ``z`` held as the variable; the checker expands every definition inside
   ``a`` except ``z`` itself before differentiating.
@@ -54,7 +59,7 @@ from dataclasses import dataclass, field
 from typing import Iterable, Mapping, Sequence
 
 import sympy as sp
-from sympy.core.function import AppliedUndef
+from sympy.core.function import AppliedUndef, UndefinedFunction
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.str import StrPrinter
 
@@ -68,6 +73,7 @@ NUMERIC_RTOL = sp.Rational(1, 10**24)
 SIMPLIFY_MAX_OPS = 400
 
 __all__ = [
+    "Change",
     "Condition",
     "Derivation",
     "DerivationError",
@@ -288,18 +294,21 @@ class Condition:
         return latex(self.shown)
 
 
-def _expand_sum(s: sp.Sum):
-    """One sum with integer limits written out as an addition (summand left unevaluated)."""
+def _expand_sum(s):
+    """One sum (or product) with integer limits written out as an addition (or a multiplication);
+    the summand is left unevaluated. An empty range (upper limit below the lower) is 0 (or 1)."""
     body = s.function
+    join = sp.Add if isinstance(s, sp.Sum) else sp.Mul
     for var, lo, hi in reversed(s.limits):
-        body = sp.Add(*[body.xreplace({var: sp.Integer(v)}) for v in range(int(lo), int(hi) + 1)])
+        body = join(*[body.xreplace({var: sp.Integer(v)}) for v in range(int(lo), int(hi) + 1)])
     return body
 
 
 def _expand_sums(expr):
-    """Write every sum with concrete limits as an explicit addition (inner derivatives untouched)."""
+    """Write every sum and product with concrete limits out (inner derivatives untouched)."""
     for _ in range(10):
-        sums = [s for s in expr.atoms(sp.Sum) if all(lim[1].is_Integer and lim[2].is_Integer for lim in s.limits)]
+        sums = [s for s in expr.atoms(sp.Sum, sp.Product)
+                if all(lim[1].is_Integer and lim[2].is_Integer for lim in s.limits)]
         if not sums:
             return expr
         expr = expr.xreplace({s: _expand_sum(s) for s in sums})
@@ -318,10 +327,11 @@ def expand_definitions(expr, definitions: Mapping, stop: Iterable = ()):
     z + sin(z)
     """
     stop = set(stop)
-    sym_defs = {k: v for k, v in definitions.items() if not isinstance(k, sp.IndexedBase) and k not in stop}
+    sym_defs = {k: v for k, v in definitions.items()
+                if not isinstance(k, (sp.IndexedBase, UndefinedFunction)) and k not in stop}
     base_defs = {k: v for k, v in definitions.items() if isinstance(k, sp.IndexedBase)}
     for _ in range(50):
-        new = expr.xreplace(sym_defs)
+        new = _expand_functions(expr.xreplace(sym_defs), definitions)
         if base_defs:
             new = new.replace(
                 lambda e: isinstance(e, sp.Indexed) and e.base in base_defs and e not in stop,
@@ -332,6 +342,18 @@ def expand_definitions(expr, definitions: Mapping, stop: Iterable = ()):
             return expr
         expr = new
     raise DerivationError("definitions do not terminate (a definition refers to itself)")
+
+
+def _expand_functions(expr, definitions: Mapping):
+    r"""Replace every application of a defined function (``F(z - a)`` with ``F := x ↦ …``, a
+    key of ``definitions`` made by ``sp.Function``) by its definition, recursively."""
+    funs = {k: v for k, v in definitions.items() if isinstance(k, UndefinedFunction)}
+    for _ in range(50):
+        if not funs or not any(isinstance(a, AppliedUndef) and a.func in funs for a in expr.atoms(AppliedUndef)):
+            return expr
+        expr = expr.replace(lambda e: isinstance(e, AppliedUndef) and e.func in funs,
+                            lambda e: funs[e.func](*e.args))
+    raise DerivationError("function definitions do not terminate (a definition refers to itself)")
 
 
 _PRIMES: dict[tuple[str, int], sp.FunctionClass] = {}
@@ -371,8 +393,9 @@ def _rename_bound(expr, names=None):
 
     def rename(e):
         fresh = {lim[0]: sp.Dummy(str(lim[0]), integer=True) for lim in e.limits if hit(lim[0])}
-        return sp.Sum(e.function.xreplace(fresh), *[(fresh.get(v, v), lo, hi) for v, lo, hi in e.limits])
-    return expr.replace(lambda e: isinstance(e, sp.Sum) and any(hit(lim[0]) for lim in e.limits), rename)
+        return e.func(e.function.xreplace(fresh), *[(fresh.get(v, v), lo, hi) for v, lo, hi in e.limits])
+    return expr.replace(lambda e: isinstance(e, (sp.Sum, sp.Product))
+                        and any(hit(lim[0]) for lim in e.limits), rename)
 
 
 def _instantiate(expr, inst: Mapping):
@@ -389,9 +412,9 @@ def _instantiate_definitions(definitions: Mapping, inst: Mapping) -> dict:
         if isinstance(val, sp.Lambda):  # keep its bound variables out of the instance
             free = {s: v for s, v in inst.items() if s not in val.variables}
             body = _rename_bound(val.expr)  # o[j] must not capture a sum's own j
-            defs[key] = sp.Lambda(val.variables, _canon(_instantiate(body, free)))
+            defs[key] = sp.Lambda(val.variables, _canon(_expand_functions(_instantiate(body, free), definitions)))
         else:
-            defs[key] = _canon(_instantiate(val, inst))
+            defs[key] = _canon(_expand_functions(_instantiate(val, inst), definitions))
     # a definition may itself hold a derivative (δ := ∂s/∂z): evaluate it once, here
     for key, val in defs.items():
         body = val.expr if isinstance(val, sp.Lambda) else val
@@ -422,7 +445,7 @@ def evaluate(expr, definitions: Mapping, inst: Mapping = {}, conditions: Sequenc
     ``instantiated=True`` says ``definitions`` already have the instance's values in them.
     """
     defs = dict(definitions) if instantiated else _instantiate_definitions(definitions, inst)
-    expr = _eval_derivatives(_canon(_instantiate(sp.sympify(expr), inst)), defs)
+    expr = _eval_derivatives(_canon(_expand_functions(_instantiate(sp.sympify(expr), inst), defs)), defs)
     expr = _canon(expand_definitions(expr, defs))
     for cond in conditions:
         for eq in cond.subs:
@@ -528,6 +551,71 @@ def _is_zero_symbolically(diff, order: list | None = None, *, simplify: bool = T
 
 
 # --------------------------------------------------------------------------------------------
+# Integrals, limits, determinants
+# --------------------------------------------------------------------------------------------
+
+#: Operations a step may leave unevaluated; :func:`_settle_operators` decides such steps.
+_OPERATORS = (sp.Integral, sp.Limit, sp.Determinant)
+
+
+@dataclass(frozen=True)
+class Change:
+    r"""A change of variables in an integral: the new variable ``new`` is ``expr`` of the old one
+    ``old`` (``Change(z, t, exp(-z))`` is :math:`t = e^{-z}`). SymPy's ``Integral.transform``
+    carries it out: integrand times :math:`|dz/dt|`, and the limits mapped."""
+
+    old: sp.Symbol
+    new: sp.Symbol
+    expr: sp.Expr
+
+    def apply(self, e):
+        return e.replace(lambda x: isinstance(x, sp.Integral) and list(x.variables) == [self.old],
+                         lambda x: x.transform(self.expr, self.new))
+
+
+def _congruent(a, b):
+    """The operands, when ``a`` and ``b`` are one operation over the same variable and range
+    (equal integrands give equal integrals; functions equal near the point, equal limits)."""
+    if isinstance(a, sp.Integral) and isinstance(b, sp.Integral) and a.limits == b.limits:
+        return a.function, b.function
+    if isinstance(a, sp.Limit) and isinstance(b, sp.Limit) and a.args[1:] == b.args[1:]:
+        return a.args[0], b.args[0]
+    return None
+
+
+def _doit_operators(e):
+    """Evaluate every integral, limit and determinant in ``e``, innermost first; one SymPy
+    cannot evaluate (or can only with conditions attached) is an error, never a guess."""
+    while True:
+        ops = [o for o in e.atoms(*_OPERATORS) if not any(x.has(*_OPERATORS) for x in o.args[:1])]
+        if not ops:
+            return e
+        done = {}
+        for o in ops:
+            val = o.doit()
+            if val.has(*_OPERATORS) or val.has(sp.Piecewise) and not o.has(sp.Piecewise):
+                raise DerivationError(f"SymPy cannot evaluate {text(o)} (write both sides as the same "
+                                      "operation, or declare the change of variables)")
+            done[o] = val
+        e = e.xreplace(done)
+
+
+def _settle_operators(a, b, change: Change | None = None):
+    """Reduce a step between integrals or limits to one between plain expressions: apply the
+    step's change of variables to the left side, strip operations both sides share, then
+    evaluate what is left."""
+    if change is not None:
+        moved = change.apply(a)
+        if moved == a:
+            raise DerivationError(f"the change of variables {change.new} = {text(change.expr)} "
+                                  f"finds no integral over {change.old}")
+        a = moved
+    while (pair := _congruent(a, b)) is not None:
+        a, b = pair
+    return _doit_operators(a), _doit_operators(b)
+
+
+# --------------------------------------------------------------------------------------------
 # Steps, derivations, results
 # --------------------------------------------------------------------------------------------
 
@@ -539,6 +627,7 @@ class Step:
     expr: sp.Basic
     why: str
     given: tuple[Condition, ...] = ()
+    change: "Change | None" = None
 
 
 @dataclass(frozen=True)
@@ -586,11 +675,16 @@ class Derivation:
         self._def_symbols: set | None = None
         self._eval_cache: dict = {}
 
-    def step(self, expr, why: str, *, given: Sequence[Condition] = ()) -> "Derivation":
-        """Append a step ``= expr`` with its reason (and the conditions it starts to use)."""
+    def step(self, expr, why: str, *, given: Sequence[Condition] = (),
+             change: "Change | None" = None) -> "Derivation":
+        """Append a step ``= expr`` with its reason (and the conditions it starts to use).
+
+        ``change`` declares the change of variables the step makes in its integrals: the checker
+        applies it to the previous side (SymPy's ``Integral.transform``) before comparing.
+        """
         if not why:
             raise ValueError(f"{self.name}: every step needs a reason")
-        self.steps.append(Step(sp.sympify(expr), why, tuple(given)))
+        self.steps.append(Step(sp.sympify(expr), why, tuple(given), change))
         self._checked = None
         return self
 
@@ -619,7 +713,9 @@ class Derivation:
         if self._def_symbols is None:
             self._def_symbols = set()
             for key, val in self.definitions.items():
-                self._def_symbols |= sp.sympify(val).free_symbols | getattr(key, "free_symbols", set())
+                self._def_symbols |= sp.sympify(val).free_symbols
+                if isinstance(key, sp.Basic):
+                    self._def_symbols |= key.free_symbols
         used = [(s, v) for s, v in self.instances[n].items() if s in self._def_symbols]
         key = tuple(sorted(used, key=lambda sv: str(sv[0])))
         if key not in self._defs_cache:
@@ -654,6 +750,11 @@ class Derivation:
                 except Exception as exc:  # SymPy failing on a malformed step is a failed step
                     raise StepError(self.name, k, cur.why, prev.expr, cur.expr,
                                     f"could not evaluate{where}: {type(exc).__name__}: {exc}") from exc
+                if cur.change is not None or a.has(*_OPERATORS) or b.has(*_OPERATORS):
+                    try:
+                        a, b = _settle_operators(a, b, cur.change)
+                    except DerivationError as exc:
+                        raise StepError(self.name, k, cur.why, prev.expr, cur.expr, f"{exc}{where}") from exc
                 seed = 1000 * k + 10 * n + e
                 if _is_zero_symbolically(a - b, order, simplify=False):
                     continue
@@ -722,7 +823,9 @@ class Derivation:
     def _definitions_latex(self) -> str:
         rows = []
         for k, v in self.definitions.items():
-            if isinstance(k, sp.IndexedBase):
+            if isinstance(k, UndefinedFunction):
+                rows.append(f"{latex(k(*v.variables))} &:= {latex(v.expr)}")
+            elif isinstance(k, sp.IndexedBase):
                 lam = v
                 lhs = latex(k[lam.variables]) if len(lam.variables) > 1 else latex(k[lam.variables[0]])
                 rows.append(f"{lhs} &:= {latex(lam.expr)}")
