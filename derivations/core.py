@@ -605,10 +605,16 @@ def _settle_operators(a, b, change: Change | None = None):
     step's change of variables to the left side, strip operations both sides share, then
     evaluate what is left."""
     if change is not None:
-        moved = change.apply(a)
+        what = f"the change of variables {change.new} = {text(change.expr)}"
+        try:
+            moved = change.apply(a)
+        except Exception as exc:  # SymPy cannot invert or carry out the change
+            raise DerivationError(f"{what} cannot be carried out: {type(exc).__name__}: {exc}") from exc
         if moved == a:
-            raise DerivationError(f"the change of variables {change.new} = {text(change.expr)} "
-                                  f"finds no integral over {change.old}")
+            raise DerivationError(f"{what} finds no integral over {change.old}")
+        if _congruent(moved, b) is None:
+            raise DerivationError(f"{what} does not give the next line's integral (its range or "
+                                  "variable differ)")
         a = moved
     while (pair := _congruent(a, b)) is not None:
         a, b = pair

@@ -69,7 +69,7 @@ U = sym("U", positive=True)
 pi = indexed("pi", r"\pi", positive=True)
 a = indexed("a", "a", real=True)
 d = indexed("d", "d", positive=True)
-P_win = sym("P_win", r"P\left(\operatorname{argmax}_i\, (a_i + g_i) = k\right)", positive=True)
+P_win = sym("P_win", r"P_k", positive=True)  # P(argmax_i (a_i + g_i) = k)
 P_diff = sym("P_diff", r"P\left(g_1 - g_2 \le x\right)", positive=True)
 P_noise = sym("P_noise", r"P\left(\log U - \log(1 - U) \le x\right)", positive=True)
 
@@ -134,14 +134,12 @@ def theorem_derivation() -> Derivation:
                     definitions=DEFINITIONS, instances=_instances(), lhs=P_win,
                     label="gumbel-max-theorem")
     dd.step(sp.Integral(_mul(sp.exp(-(z - a[k])), sp.Product(F(z - a[i]), (i, 1, n))), dz),
-            r"$f(x) = e^{-x} F(x)$, the density above: the $k$-th factor joins the product")
+            r"$f = e^{-x} F$: the $k$-th factor joins the product")
     dd.step(sp.Integral(_mul(pi[k], sp.exp(-z), sp.exp(-sp.exp(-z) * total)), dz),
-            r"$e^{a_i} = \pi_i$, so $F(z - a_i) = \exp(-\pi_i e^{-z})$; a product of exponentials "
-            r"is the exponential of the sum")
+            r"$F(z - a_i) = \exp(-\pi_i e^{-z})$; $\prod_i e^{v_i} = e^{\sum_i v_i}$")
     dd.step(sp.Integral(_mul(pi[k], sp.exp(-t * total)), (t, 0, sp.oo)),
-            r"substitute $t = e^{-z}$: $dt = -e^{-z} dz$, and $z$ from $-\infty$ to $\infty$ is $t$ "
-            r"from $\infty$ to $0$", change=Change(z, t, sp.exp(-z)))
-    dd.step(pi[k] / total, r"$\int_0^\infty e^{-ct}\, dt = 1/c$ for $c > 0$ (SymPy integrates)")
+            r"substitute $t = e^{-z}$, $dt = -e^{-z}\, dz$", change=Change(z, t, sp.exp(-z)))
+    dd.step(pi[k] / total, r"$\int_0^\infty e^{-ct}\, dt = 1/c$ (SymPy integrates)")
     return dd
 
 
@@ -202,8 +200,7 @@ def gap_form_derivation() -> Derivation:
                     sp.exp(xs[k] / tau) / sp.Sum(sp.exp(xs[j] / tau), (j, 1, n)),
                     definitions={d: gaps}, instances=_instances(range(2, 6)), label="softmax-gap-form")
     dd.step(sp.exp(-d[k] / tau) / sp.Sum(sp.exp(-d[j] / tau), (j, 1, n)),
-            r"divide above and below by $e^{x_1/\tau}$ (softmax is shift invariant); "
-            r"$d_j := x_1 - x_j$")
+            r"divide by $e^{x_1/\tau}$; $d_j := x_1 - x_j$")
     return dd
 
 
@@ -218,18 +215,17 @@ def cold_limit_derivations() -> list[Derivation]:
     win = Derivation("softmax_cold_winner", "τ → 0⁺: the largest logit's entry",
                      sp.Limit(_tempered(1, 2), tau, 0, "+"), instances=_limit_instances(
                          [(2, 1), (3, 1), (4, 1), (5, 1)]), label="softmax-cold-winner")
-    win.step(sp.Integer(1), r"$e^{-d_j/\tau} \to 0$ for every gap $d_j > 0$ (a unique maximum; "
-             r"SymPy takes the limit)")
+    win.step(sp.Integer(1), r"every gap $d_j > 0$ (a unique maximum)")
     lose = Derivation("softmax_cold_loser", "τ → 0⁺: any other entry",
                       sp.Limit(_tempered(sp.exp(-d[k] / tau), 2), tau, 0, "+"),
                       instances=_limit_instances([(2, 2), (3, 2), (3, 3), (4, 2), (4, 4), (5, 5)]),
                       label="softmax-cold-loser")
-    lose.step(sp.Integer(0), r"$e^{-d_k/\tau} \to 0$ while the denominator tends to 1")
+    lose.step(sp.Integer(0), r"$e^{-d_k/\tau} \to 0$, the denominator $\to 1$")
     tie = Derivation("softmax_cold_tie", "τ → 0⁺ with m tied maxima",
                      sp.Limit(1 / (m + sp.Sum(sp.exp(-d[j] / tau), (j, m + 1, n))), tau, 0, "+"),
                      instances=[{n: 3, m: 2}, {n: 3, m: 3}, {n: 4, m: 2}, {n: 4, m: 3}, {n: 5, m: 3}],
                      label="softmax-cold-tie")
-    tie.step(1 / m, r"the $m$ tied gaps are $0$ and contribute $e^{0} = 1$ each; the others vanish")
+    tie.step(1 / m, r"$m$ gaps are $0$; the others $> 0$")
     return [win, lose, tie]
 
 
@@ -240,7 +236,7 @@ def hot_limit_derivation() -> Derivation:
     dd = Derivation("softmax_hot", "τ → ∞: the uniform vector",
                     sp.Limit(sp.exp(xi[k] / tau) / sp.Sum(sp.exp(xi[j] / tau), (j, 1, n)), tau, sp.oo),
                     instances=_instances(range(2, 6)), label="softmax-hot")
-    dd.step(1 / n, r"$e^{x_j/\tau} \to 1$ for every $j$ (SymPy takes the limit)")
+    dd.step(1 / n, r"$e^{x_j/\tau} \to 1$ for every $j$")
     return dd
 
 
@@ -277,19 +273,20 @@ def results() -> list[Result]:
 
 # ---- numerics: samplers that never see log 0 ----------------------------------------------------
 
-_GRID = 2.0 ** 53
+_GRID = 2.0 ** 52
 
 
 def uniform_open(rng: np.random.Generator, size) -> np.ndarray:
-    """U on the open interval (0, 1): (K + ½)/2⁵³ with K uniform on {0, …, 2⁵³ − 1}, so neither
-    log U nor log(1 − U) ever sees 0 (the smallest U is 2⁻⁵⁴, the largest 1 − 2⁻⁵⁴)."""
-    return (rng.integers(0, 2**53, size=size, dtype=np.int64) + 0.5) / _GRID
+    """U on the open interval (0, 1): (K + ½)/2⁵² with K uniform on {0, …, 2⁵² − 1}. Every K + ½
+    is exact in float64 (53 significant bits), so the smallest U is 2⁻⁵³, the largest 1 − 2⁻⁵³,
+    and neither log U nor log(1 − U) ever sees 0."""
+    return (rng.integers(0, 2**52, size=size, dtype=np.int64) + 0.5) / _GRID
 
 
 def gumbel_from_uniform(u) -> np.ndarray:
-    """g = −log(−log U) (the sampler derivation), computed as −log(−log1p(U − 1)) near 1."""
-    u = np.asarray(u, dtype=float)
-    return -np.log(-np.where(u > 0.5, np.log1p(u - 1.0), np.log(u)))
+    """g = −log(−log U) (the sampler derivation). For U in (0, 1) as floats, log U is computed to
+    full relative precision, so no special form is needed near 1."""
+    return -np.log(-np.log(np.asarray(u, dtype=float)))
 
 
 def sample_gumbel(rng: np.random.Generator, size) -> np.ndarray:
@@ -327,26 +324,45 @@ def gumbel_max_sample(probs, rng: np.random.Generator, size: int) -> np.ndarray:
 
 def chi_square(counts, probs) -> tuple[float, int, float]:
     """Pearson's statistic of ``counts`` against class probabilities ``probs`` (normalised here),
-    its degrees of freedom and its p-value, P(χ²_df ≥ statistic) = Q(df/2, statistic/2)."""
+    its degrees of freedom and its p-value, P(χ²_df ≥ statistic) = Q(df/2, statistic/2).
+
+    A class of weight 0 is left out (one fewer degree of freedom); a count in such a class is an
+    impossible observation, and the p-value is 0."""
     counts = np.asarray(counts, dtype=float)
     p = check_weights(probs)
+    if counts.shape != p.shape:
+        raise ValueError(f"{counts.size} counts for {p.size} classes: they must match")
+    if (counts[p == 0] > 0).any():
+        return float("inf"), int((p > 0).sum()) - 1, 0.0
+    counts, p = counts[p > 0], p[p > 0]
     expected = counts.sum() * p / p.sum()
     stat = float(((counts - expected) ** 2 / expected).sum())
     df = counts.size - 1
+    if df == 0:
+        return stat, 0, 1.0
     return stat, df, float(mpmath.gammainc(df / 2, stat / 2, mpmath.inf, regularized=True))
+
+
+def kolmogorov_sf(lam: float) -> float:
+    r"""P(K > λ) for the Kolmogorov distribution: 2 Σ_{r≥1} (−1)^{r−1} e^{−2r²λ²} for λ ≥ 1, and
+    1 − (√(2π)/λ) Σ_{r≥1} e^{−(2r−1)²π²/(8λ²)} below, where the first series converges slowly."""
+    if lam <= 0:
+        return 1.0
+    r = np.arange(1, 101)
+    if lam >= 1:
+        return float(np.clip(2 * np.sum((-1.0) ** (r - 1) * np.exp(-2 * r**2 * lam**2)), 0.0, 1.0))
+    cdf = np.sqrt(2 * np.pi) / lam * np.sum(np.exp(-((2 * r - 1) ** 2) * np.pi**2 / (8 * lam**2)))
+    return float(np.clip(1 - cdf, 0.0, 1.0))
 
 
 def ks_test(samples, cdf) -> tuple[float, float]:
     """The Kolmogorov–Smirnov statistic D of ``samples`` against ``cdf`` and its asymptotic p-value
-    P(K > √N D) = 2 Σ_{r≥1} (−1)^{r−1} exp(−2 r² N D²)."""
+    P(K > √N D) (:func:`kolmogorov_sf`)."""
     xs = np.sort(np.asarray(samples, dtype=float))
     N = xs.size
     c = cdf(xs)
     D = float(max((np.arange(1, N + 1) / N - c).max(), (c - np.arange(N) / N).max()))
-    lam = np.sqrt(N) * D
-    r = np.arange(1, 101)
-    p = float(np.clip(2 * np.sum((-1.0) ** (r - 1) * np.exp(-2 * r**2 * lam**2)), 0.0, 1.0)) if lam > 0 else 1.0
-    return D, p
+    return D, kolmogorov_sf(np.sqrt(N) * D)
 
 
 #: A Monte Carlo check fails when its p-value falls below this (seeded, so a pass is reproducible).

@@ -4,7 +4,7 @@ straight-through estimator's bias.
 Notation (classes numbered :math:`1 … n`, column vectors):
 
 - :math:`l \in \mathbb{R}^n` logits, :math:`\pi_i = e^{l_i}` (up to a positive factor);
-- :math:`g_1, \dots, g_n` independent standard Gumbel noise ({mod}`derivations.gumbel_max`);
+- :math:`g_1, \dots, g_n` independent standard Gumbel noise (:mod:`derivations.gumbel_max`);
 - :math:`\tau > 0` the temperature, :math:`s = (l + g)/\tau` and
   :math:`y = \operatorname{softmax}(s)` the relaxed sample (Jang et al. eq. 2), a point of the
   simplex :math:`\Delta^{n-1}`;
@@ -171,7 +171,7 @@ SIMPLEX = Condition(sp.Eq(sp.Sum(y[i], (i, 1, n)), 1), ())
 
 @functools.cache
 def determinant_derivation(size: int = N_SHOWN) -> Derivation:
-    r"""|det ∂h⁻¹/∂y_{1:n−1}| = τ^{n−1} Π_j 1/y_j at one size, with u_i = τ(log y_i − log y_n)."""
+    r"""The absolute Jacobian determinant of h⁻¹ over y_1 … y_{n−1} is τ^{n−1} Π_j 1/y_j at one size, with u_i = τ(log y_i − log y_n)."""
     ys, last = _free_coordinates(size)
     us = [tau * (sp.log(ys[a]) - sp.log(ys[-1])) for a in range(size - 1)]
     us_syms = [sym(f"u{v}", f"u_{{{v}}}", real=True) for v in range(1, size)]
@@ -184,7 +184,7 @@ def determinant_derivation(size: int = N_SHOWN) -> Derivation:
     dd.step(sp.Determinant(entries),
             rf"$u_i = \tau(\log y_i - \log y_{{{size}}})$ and $\partial y_{{{size}}}/\partial y_j = -1$")
     dd.step(_mul(tau ** k1, sp.Mul(*[1 / v for v in ys[:-1]]), 1 + sum(v for v in ys[:-1]) / ys[-1]),
-            r"matrix determinant lemma: $\det(D + b\,\mathbf{1}\mathbf{1}^\top) = \det D\,(1 + b\,\mathbf{1}^\top D^{-1}\mathbf{1})$")
+            r"$\det(D + b\mathbf{1}\mathbf{1}^\top) = \det D\,(1 + b\mathbf{1}^\top D^{-1}\mathbf{1})$")
     dd.step(tau ** k1 * sp.Mul(*[1 / v for v in ys]),
             rf"$1 + \sum_{{j<{size}}} y_j/y_{{{size}}} = 1/y_{{{size}}}$ because $\sum_j y_j = 1$")
     return dd
@@ -221,7 +221,7 @@ def ratio_derivation() -> Derivation:
 
 @functools.cache
 def density_derivation() -> Derivation:
-    r"""p(y) = p_U(h⁻¹(y)) |det ∂h⁻¹/∂y| = Jang et al. eq. 3."""
+    r"""p(y) = p_U(h⁻¹(y)) times the Jacobian determinant of h⁻¹: Jang et al. eq. 3."""
     p_u = log_ratio_density_derivation().result
     ratio = sp.Lambda(i, ratio_derivation().result)
     det = tau ** (n - 1) * sp.Product(1 / y[j], (j, 1, n))
@@ -339,8 +339,8 @@ def density(yv, probs, tau_):
 
 def tanh_sinh(h: float = 1 / 32, reach: float = 4.0):
     r"""Nodes x, 1 − x and weights of the tanh-sinh rule on (0, 1): x = σ(π sinh t) at t = kh,
-    weight h π cosh t σ′(π sinh t) (the derivative of the node). Endpoint singularities of the kind y^{τ(n−1)−1} cost it
-    nothing; 1 − x is computed directly, so no node is ever 0 or 1 in floating point."""
+    weight h π cosh t σ′(π sinh t) (the derivative of the node). Endpoint singularities of the
+    kind y^{τ(n−1)−1} cost it nothing; 1 − x is computed directly, so no node is ever 0 or 1."""
     tk = np.arange(-reach, reach + h / 2, h)
     v = np.pi * np.sinh(tk)
     x, x1 = np.exp(-np.logaddexp(0, -v)), np.exp(-np.logaddexp(0, v))
