@@ -278,11 +278,12 @@ def results() -> list[Result]:
 # ---- numerics: sampling, the density, estimators ------------------------------------------------
 
 
-def check_temperature(tau_):
-    v = float(tau_) if np.ndim(tau_) == 0 else np.nan
-    if not (np.isfinite(v) and v > 0):
+def check_temperature(tau_) -> float:
+    """τ as a float, or one clear error: a real number (not a bool, a string or an array), finite, > 0."""
+    ok = isinstance(tau_, (int, float, np.integer, np.floating)) and not isinstance(tau_, (bool, np.bool_))
+    if not (ok and np.isfinite(tau_) and tau_ > 0):
         raise ValueError(f"the temperature must be a finite number > 0, got {tau_!r}")
-    return v
+    return float(tau_)
 
 
 def check_logits(logits) -> np.ndarray:
@@ -298,8 +299,9 @@ def check_logits(logits) -> np.ndarray:
 def relaxed(perturbed, tau_) -> np.ndarray:
     """softmax(perturbed/τ) along the last axis, shifted by the maximum first, so that no τ > 0
     overflows: the largest entry's exponent is exactly 0."""
-    sh = perturbed - perturbed.max(axis=-1, keepdims=True)
-    with np.errstate(invalid="ignore"):  # −inf − (−inf) cannot occur: one entry is finite
+    with np.errstate(over="ignore"):  # 1e300 − (−1e300) is −inf after the sign: a zero entry
+        sh = perturbed - perturbed.max(axis=-1, keepdims=True)
+    with np.errstate(over="ignore"):  # a gap of −inf (or overflowing to it) gives e = 0, as it should
         e = np.exp(sh / tau_)
     return e / e.sum(axis=-1, keepdims=True)
 
@@ -310,8 +312,12 @@ def sample(logits, tau_, rng: np.random.Generator, size: int, *, hard: bool = Fa
     :func:`derivations.gumbel_max.sample_gumbel` (U never 0 or 1) and the softmax is shifted."""
     lg = check_logits(logits)
     tau_ = check_temperature(tau_)
-    gn = gumbel_max.sample_gumbel(rng, (size, lg.size)) if noise is None else noise
-    pert = lg + gn
+    if noise is None:
+        noise = gumbel_max.sample_gumbel(rng, (size, lg.size))
+    noise = np.asarray(noise, dtype=float)
+    if noise.shape != (size, lg.size) or not np.isfinite(noise).all():
+        raise ValueError(f"noise must be finite with shape {(size, lg.size)}, got shape {noise.shape}")
+    pert = lg + noise
     if hard:
         return np.eye(lg.size)[np.argmax(pert, axis=-1)]
     return relaxed(pert, tau_)
@@ -334,6 +340,8 @@ def density(yv, probs, tau_):
     p = gumbel_max.check_weights(probs)
     if yv.shape[-1:] != (p.size,):
         raise ValueError(f"points have {yv.shape[-1:] or 'no'} coordinates but there are {p.size} classes")
+    if not ((yv > 0).all() and np.allclose(yv.sum(axis=-1), 1.0, rtol=0, atol=1e-9)):
+        raise ValueError("points must lie inside the simplex: every coordinate > 0, coordinates summing to 1")
     return _density_function(p.size)(*np.moveaxis(yv, -1, 0), *p, check_temperature(tau_))
 
 
@@ -350,7 +358,8 @@ def tanh_sinh(h: float = 1 / 32, reach: float = 4.0):
 def exp_concrete_log_density(yv, probs, tau_) -> float:
     """log p(y) in log space, written independently of eq. 3: the ExpConcrete log-density of
     x = log y (Maddison et al.), log(n−1)! + (n−1) log τ + Σ(log π_k − τ x_k) − n logsumexp(log π − τ x),
-    minus Σ x_k (the Jacobian of y = e^x)."""
+    minus Σ_{k=1}^{n} x_k: the ExpConcrete density is one in the log-ratio coordinates x_k − x_n, and
+    the map from y_{1:n−1} to those has Jacobian Π_{j=1}^{n} 1/y_j (the determinant above)."""
     xv = np.log(np.asarray(yv, dtype=float))
     lp = np.log(gumbel_max.check_weights(probs))
     tau_ = check_temperature(tau_)
