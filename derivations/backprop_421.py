@@ -55,6 +55,7 @@ import sympy as sp
 from sympy.core.function import AppliedUndef
 
 from .core import Derivation, DerivationError, Result, _canon, _instantiate_definitions, evaluate, indexed, sym
+from .core import shown_product as _mul
 from .oracles import CheckTable, crosscheck
 from .sigmoid_neuron import sigmoid
 from .window_scorer import with_sigmoid
@@ -82,10 +83,6 @@ s_c = sym("s_c", "s_{c}", real=True)
 J = sym("J", r"\mathcal{J}", real=True)
 f = sp.Function("f", real=True)
 
-
-def _mul(*args):
-    """A product shown as written."""
-    return sp.Mul(*args, evaluate=False)
 
 
 def _fp(arg):

@@ -83,6 +83,7 @@ __all__ = [
     "Step",
     "expand_definitions",
     "latex",
+    "shown_product",
     "sym",
     "text",
 ]
@@ -232,6 +233,12 @@ class _Text(StrPrinter):
     def _print_Subs(self, expr):
         form = _prime_form(expr)
         return self._print_prime(form) if form else super()._print_Subs(expr)
+
+
+def shown_product(*args):
+    """A product shown as written: SymPy would reorder or cancel its factors on sight, and a step
+    often needs them as the reason names them (``shown_product(a, 1 - a, x)``)."""
+    return sp.Mul(*args, evaluate=False)
 
 
 def latex(expr, **settings) -> str:

@@ -49,6 +49,7 @@ import numpy as np
 import sympy as sp
 
 from .core import Change, Derivation, Result, evaluate, indexed, sym
+from .core import shown_product as _mul
 from .oracles import CheckTable, crosscheck
 
 TITLE = "The Gumbel-max trick: Gumbel noise, argmax and the softmax; logistic noise and the sigmoid"
@@ -87,10 +88,6 @@ LOGISTIC = sp.Lambda(x, 1 / (1 + sp.exp(-x)))
 LOGITS = sp.Lambda(i, sp.log(pi[i]))
 DEFINITIONS = {F: GUMBEL_CDF, f: GUMBEL_PDF, sigma: LOGISTIC, a: LOGITS}
 
-
-def _mul(*args):
-    """A product shown as written (SymPy would reorder or cancel it on sight)."""
-    return sp.Mul(*args, evaluate=False)
 
 
 @functools.cache

@@ -52,6 +52,7 @@ import sympy as sp
 
 from . import gumbel_max, softmax_ce
 from .core import Change, Condition, Derivation, Result, evaluate, indexed, sym
+from .core import shown_product as _mul
 from .oracles import CheckTable, crosscheck
 
 TITLE = "Gumbel-softmax (Concrete): its Jacobians, its density by change of variables, straight-through bias"
@@ -85,10 +86,6 @@ p_Y = sym("p_Y", r"p_{\pi,\tau}(y)", positive=True)
 DEFINITIONS = {s: sp.Lambda(m, (l[m] + g[m]) / tau),
                y: sp.Lambda(i, sp.exp(s[i]) / sp.Sum(sp.exp(s[r]), (r, 1, n)))}
 
-
-def _mul(*args):
-    """A product shown as written (SymPy would reorder or cancel it on sight)."""
-    return sp.Mul(*args, evaluate=False)
 
 
 def _instances():

@@ -49,6 +49,7 @@ import numpy as np
 import sympy as sp
 
 from .core import Derivation, Result, sym
+from .core import shown_product as _mul
 from .oracles import CheckTable, crosscheck
 
 TITLE = "IndRNN: per-neuron gradients and the range of u that neither vanishes nor explodes"
@@ -86,9 +87,6 @@ def _definitions(steps: int, start: int) -> dict:
         defs[zs[s]] = w * xs[s] + u * hs[s - 1] + bn
     return defs
 
-
-def _mul(*args):
-    return sp.Mul(*args, evaluate=False)
 
 
 def _slope(z):

@@ -52,6 +52,7 @@ import sympy as sp
 
 from . import lstm_gates
 from .core import Condition, Derivation, Result, evaluate, indexed, sym
+from .core import shown_product as _mul
 from .lstm_gates import sigma
 from .oracles import CheckTable, crosscheck, whole_gradient_table
 
@@ -70,9 +71,6 @@ OUT_DEFS = {p: sp.Lambda(k, sp.exp(y[k]) / sp.Sum(sp.exp(y[q]), (q, 1, N))),
             J: -omega * sp.Sum(e[k] * sp.log(p[k]), (k, 1, N))}
 ONE_HOT = Condition(sp.Eq(sp.Sum(e[k], (k, 1, N)), 1), (sp.Eq(e[N], 1 - sp.Sum(e[k], (k, 1, N - 1))),))
 
-
-def _mul(*args):
-    return sp.Mul(*args, evaluate=False)
 
 
 @functools.cache

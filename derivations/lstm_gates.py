@@ -57,6 +57,7 @@ import sympy as sp
 
 from . import rnn_bptt
 from .core import Condition, Derivation, Result, evaluate, indexed, sym
+from .core import shown_product as _mul
 from .oracles import CheckTable, crosscheck, whole_gradient_table
 
 TITLE = "LSTM with peepholes: local derivatives, backward rule and BPTT"
@@ -132,9 +133,6 @@ INSTANCES_K = [{H: 2, D: 1, k: 2}]
 NO_PEEPHOLES = Condition(sym("W_ci = W_cf = W_co = 0", r"W_{ci} = W_{cf} = W_{co} = 0"),
                          (sp.Eq(W_c["i"][k], 0), sp.Eq(W_c["f"][k], 0), sp.Eq(W_c["o"][k], 0)))
 
-
-def _mul(*args):
-    return sp.Mul(*args, evaluate=False)
 
 
 # ---- derivations --------------------------------------------------------------------------

@@ -59,6 +59,7 @@ import numpy as np
 import sympy as sp
 
 from .core import Condition, Derivation, DerivationError, Result, indexed, sym
+from .core import shown_product as _mul
 from .oracles import CheckTable, crosscheck
 
 TITLE = "A simple RNN: BPTT as Jacobian products, vanishing and exploding gradients"
@@ -111,10 +112,6 @@ AROUND_T = {
 SUM_TO_ONE = Condition(sp.Eq(sp.Sum(y_t[k], (k, 1, m)), 1),
                        (sp.Eq(y_t[m], 1 - sp.Sum(y_t[k], (k, 1, m - 1))),))
 
-
-def _mul(*args):
-    """A product shown as written (SymPy would reorder it on sight)."""
-    return sp.Mul(*args, evaluate=False)
 
 
 def _diag(entries):

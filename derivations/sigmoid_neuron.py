@@ -39,6 +39,7 @@ import numpy as np
 import sympy as sp
 
 from .core import Derivation, Result, evaluate, indexed, sym
+from .core import shown_product as _mul
 from .oracles import CheckTable, crosscheck
 
 TITLE = "A sigmoid neuron: σ' = σ(1 − σ) and ∂a/∂w, ∂a/∂b, ∂a/∂x"
@@ -59,10 +60,6 @@ a = sym("a", real=True)
 sigma = sym("sigma", r"\sigma", real=True)
 u = sym("u", real=True)  # the argument of σ in the standalone derivation of σ'
 
-
-def _mul(*args):
-    """A product shown as written (SymPy would reorder or cancel it on sight)."""
-    return sp.Mul(*args, evaluate=False)
 
 
 def logistic(t):

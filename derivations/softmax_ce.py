@@ -35,6 +35,7 @@ import numpy as np
 import sympy as sp
 
 from .core import Condition, Derivation, Result, evaluate, indexed, sym
+from .core import shown_product as _mul
 from .oracles import CheckTable, crosscheck
 
 TITLE = "Softmax and cross-entropy: the gradient ŷ − y"
@@ -77,10 +78,6 @@ def _instances(*names):
             out.append({n: size, **dict(zip(names, vals))})
     return out
 
-
-def _mul(*args):
-    """A product shown as written (SymPy would cancel it on sight)."""
-    return sp.Mul(*args, evaluate=False)
 
 
 @functools.cache

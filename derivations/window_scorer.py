@@ -50,6 +50,7 @@ import sympy as sp
 from sympy.core.function import AppliedUndef
 
 from .core import Condition, Derivation, Result, evaluate, indexed, sym
+from .core import shown_product as _mul
 from .oracles import CheckTable, crosscheck
 from .sigmoid_neuron import logistic, sigmoid
 
@@ -106,10 +107,6 @@ BRANCH = {**MODEL, J: MARGIN}
 ACTIVE = Condition(sp.StrictGreaterThan(MARGIN, 0), (sp.Eq(sp.Heaviside(MARGIN), 1),))
 FLAT = Condition(sp.StrictLessThan(MARGIN, 0), (sp.Eq(sp.Heaviside(MARGIN), 0),))
 
-
-def _mul(*args):
-    """A product shown as written."""
-    return sp.Mul(*args, evaluate=False)
 
 
 def _instances():
