@@ -529,6 +529,9 @@ def _probe(lhs, rhs, seed: int):
 
 _ATTEMPTS = {
     "expand": sp.expand,
+    # one fraction, then its numerator expanded: the cheapest proof for quotients of the same
+    # factors (the Concrete density at n = 4: 0.1 s, where cancel takes 1.7 s)
+    "together": lambda e: sp.expand(sp.together(e)),
     "cancel": sp.cancel,
     "expand_log": lambda e: sp.expand(sp.expand_log(e, force=True)),
 }
