@@ -48,6 +48,7 @@ import mpmath
 import numpy as np
 import sympy as sp
 
+from . import sigmoid_neuron
 from .core import Change, Derivation, Result, evaluate, indexed, sym
 from .core import shown_product as _mul
 from .oracles import CheckTable, crosscheck
@@ -373,8 +374,8 @@ def gumbel_cdf(v):
 
 
 def logistic_cdf(v):
-    v = np.asarray(v, dtype=float)
-    return np.exp(-np.logaddexp(0.0, -v))
+    """The logistic CDF σ(v): the sigmoid neuron's overflow-free :func:`~derivations.sigmoid_neuron.sigmoid`."""
+    return sigmoid_neuron.sigmoid(v)
 
 
 def monte_carlo_table(sampler=gumbel_max_sample, seed: int = 1) -> CheckTable:

@@ -50,7 +50,7 @@ import mpmath
 import numpy as np
 import sympy as sp
 
-from . import gumbel_max, softmax_ce
+from . import gumbel_max, sigmoid_neuron, softmax_ce
 from .core import Change, Condition, Derivation, Result, evaluate, indexed, sym
 from .core import shown_product as _mul
 from .oracles import CheckTable, crosscheck
@@ -348,7 +348,7 @@ def tanh_sinh(h: float = 1 / 32, reach: float = 4.0):
     kind y^{τ(n−1)−1} cost it nothing; 1 − x is computed directly, so no node is ever 0 or 1."""
     tk = np.arange(-reach, reach + h / 2, h)
     v = np.pi * np.sinh(tk)
-    x, x1 = np.exp(-np.logaddexp(0, -v)), np.exp(-np.logaddexp(0, v))
+    x, x1 = sigmoid_neuron.sigmoid(v), sigmoid_neuron.sigmoid(-v)
     return x, x1, h * np.pi * np.cosh(tk) * x * x1
 
 
