@@ -50,8 +50,6 @@ bad, step 1 ('oops'): the two sides differ
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import itertools
 import random
 import sys
@@ -60,8 +58,9 @@ from typing import Iterable, Mapping, Sequence
 
 import sympy as sp
 from sympy.core.function import AppliedUndef, UndefinedFunction
-from sympy.printing.latex import LatexPrinter
-from sympy.printing.str import StrPrinter
+
+from .render import (LATEX_NAMES, MODULE_NAMES, SEPARATED, _prime_form, latex, latex_names_of, reason_latex, register_meaning,
+                     register_name, rows, text)
 
 #: How many random points a numerically verified step is evaluated at.
 NUMERIC_POINTS = 6
@@ -83,6 +82,7 @@ __all__ = [
     "Step",
     "expand_definitions",
     "latex",
+    "notation",
     "shown_product",
     "sym",
     "text",
@@ -109,176 +109,51 @@ class StepError(DerivationError):
 # Symbols with a LaTeX name
 # --------------------------------------------------------------------------------------------
 
-#: LaTeX names of symbols made with :func:`sym` (``W1`` prints as ``W^{(1)}``); where two topics
-#: give an equal symbol different names, the last one imported is here …
-LATEX_NAMES: dict[sp.Symbol, str] = {}
-#: … and each module's own choice is kept here, so its derivations render with its names.
-MODULE_NAMES: dict[str, dict[sp.Symbol, str]] = {}
-_SCOPE: contextvars.ContextVar = contextvars.ContextVar("latex_names", default=None)
-
-
 def _caller_module(depth: int) -> str:
     return sys._getframe(depth + 1).f_globals.get("__name__", "")
 
 
-def sym(name: str, latex_name: str | None = None, *, _depth: int = 1, **assumptions) -> sp.Symbol:
+def sym(name: str, latex_name: str | None = None, *, meaning: str | None = None,
+        shape: str | None = None, _depth: int = 1, **assumptions) -> sp.Symbol:
     """A SymPy symbol with an optional LaTeX name; one place creates each symbol.
+
+    ``meaning`` (and ``shape``, e.g. ``"H × D"``) go into the topic's notation list
+    (:func:`derivations.render.notation_of`), which its page shows before the first formula.
 
     >>> W = sym("W1", r"W^{(1)}", real=True)
     >>> latex(W)
     'W^{(1)}'
     """
     s = sp.Symbol(name, **assumptions)
+    module = _caller_module(_depth)
     if latex_name is not None:
-        LATEX_NAMES[s] = latex_name
-        MODULE_NAMES.setdefault(_caller_module(_depth), {})[s] = latex_name
+        register_name(s, latex_name, module)
+    if meaning is not None:
+        register_meaning(s, meaning, shape, module)
     return s
 
 
-def indexed(name: str, latex_name: str | None = None, **assumptions) -> sp.IndexedBase:
-    """An :class:`~sympy.IndexedBase` whose label has a LaTeX name (``W1[i, j]`` → ``W^{(1)}_{ij}``)."""
-    return sp.IndexedBase(sym(name, latex_name, _depth=2, **assumptions), **assumptions)
+def indexed(name: str, latex_name: str | None = None, *, meaning: str | None = None,
+            shape: str | None = None, separate: bool = False, **assumptions) -> sp.IndexedBase:
+    """An :class:`~sympy.IndexedBase` whose label has a LaTeX name (``W1[i, j]`` → ``W^{(1)}_{ij}``);
+    ``separate`` prints its indices with commas even when each is one letter (``h_{n,t}``)."""
+    base = sp.IndexedBase(sym(name, latex_name, meaning=meaning, shape=shape, _depth=2, **assumptions),
+                          **assumptions)
+    if separate:
+        SEPARATED.add(base.label)
+    return base
 
 
-@contextlib.contextmanager
-def latex_names_of(module: str):
-    """Within the block, :func:`latex` prefers the LaTeX names that ``module`` gave its symbols."""
-    token = _SCOPE.set(MODULE_NAMES.get(module, {}))
-    try:
-        yield
-    finally:
-        _SCOPE.reset(token)
-
-
-# --------------------------------------------------------------------------------------------
-# Printing: f'(z) for generic activations, ∂ for partial derivatives
-# --------------------------------------------------------------------------------------------
-
-
-def _prime_form(expr):
-    """Return (function, order, argument) if ``expr`` is f^(n) of one argument, else None."""
-    if isinstance(expr, sp.Derivative) and isinstance(expr.expr, AppliedUndef):
-        f = expr.expr
-        if len(f.args) == 1 and isinstance(f.args[0], (sp.Symbol, sp.Indexed)):
-            if all(v == f.args[0] for v in expr.variables):
-                return f.func, len(expr.variables), f.args[0]
-    if isinstance(expr, sp.Subs) and len(expr.variables) == 1:
-        inner = expr.expr
-        if isinstance(inner, sp.Derivative) and isinstance(inner.expr, AppliedUndef):
-            f = inner.expr
-            if f.args == (expr.variables[0],) and all(v == f.args[0] for v in inner.variables):
-                return f.func, len(inner.variables), expr.point[0]
-    return None
-
-
-class _Latex(LatexPrinter):
-    def __init__(self, settings=None):
-        settings = dict(settings or {})
-        settings.setdefault("symbol_names", {**LATEX_NAMES, **(_SCOPE.get() or {})})
-        super().__init__(settings)
-
-    def _print_prime(self, form):
-        f, order, arg = form
-        primes = "'" * order if order <= 3 else f"^{{({order})}}"
-        return f"{self._print(sp.Symbol(f.__name__))}{primes}\\left({self._print(arg)}\\right)"
-
-    def _print_Derivative(self, expr):
-        form = _prime_form(expr)
-        if form:
-            return self._print_prime(form)
-        num = self._print(expr.expr)
-        if not isinstance(expr.expr, (sp.Symbol, sp.Indexed, AppliedUndef)):
-            num = r"\left(" + num + r"\right)"
-            head, tail = r"\frac{\partial}{", "} " + num
-        else:
-            head, tail = r"\frac{\partial " + num + "}{", "}"
-        dens = []
-        for v, count in expr.variable_count:
-            p = self._print(v)
-            dens.append(r"\partial " + p + (f"^{{{count}}}" if count > 1 else ""))
-        return head + " ".join(dens) + tail
-
-    def _print_Subs(self, expr):
-        form = _prime_form(expr)
-        return self._print_prime(form) if form else super()._print_Subs(expr)
-
-    def _print_Indexed(self, expr):
-        base = self._print(expr.base)
-        idx = "".join(self._print(i) for i in expr.indices)
-        if any(len(self._print(i)) > 1 for i in expr.indices):
-            idx = ",".join(self._print(i) for i in expr.indices)
-        return f"{{{base}}}_{{{idx}}}"
-
-    def _print_KroneckerDelta(self, expr, exp=None):
-        i, j = (self._print(a) for a in expr.args)
-        tex = r"\delta_{%s%s}" % (i, j) if len(i) == len(j) == 1 else r"\delta_{%s,%s}" % (i, j)
-        return tex if exp is None else f"{tex}^{{{exp}}}"
-
-
-class _Text(StrPrinter):
-    def _print_prime(self, form):
-        f, order, arg = form
-        return f"{f.__name__}{chr(39) * order}({self._print(arg)})"
-
-    def _print_Derivative(self, expr):
-        form = _prime_form(expr)
-        if form:
-            return self._print_prime(form)
-        wrt = " ".join(f"∂{self._print(v)}" + (f"^{c}" if c > 1 else "") for v, c in expr.variable_count)
-        num = self._print(expr.expr)
-        if not isinstance(expr.expr, (sp.Symbol, sp.Indexed, AppliedUndef)):
-            return f"∂/{wrt} ({num})"
-        return f"∂{num}/{wrt}"
-
-    def _print_Subs(self, expr):
-        form = _prime_form(expr)
-        return self._print_prime(form) if form else super()._print_Subs(expr)
+def notation(obj, meaning: str, shape: str | None = None) -> None:
+    """Give the notation list an entry for something not made with :func:`sym` (a generic
+    function ``f = sp.Function("f")``, a symbol made elsewhere)."""
+    register_meaning(obj, meaning, shape, _caller_module(1))
 
 
 def shown_product(*args):
     """A product shown as written: SymPy would reorder or cancel its factors on sight, and a step
     often needs them as the reason names them (``shown_product(a, 1 - a, x)``)."""
     return sp.Mul(*args, evaluate=False)
-
-
-def latex(expr, **settings) -> str:
-    """LaTeX of ``expr`` with this project's conventions (``f'(z)``, ``∂``, symbol names)."""
-    return _Latex(settings).doprint(expr)
-
-
-def text(expr) -> str:
-    """Plain-text form of ``expr`` (``f'(z)`` for generic activations).
-
-    >>> f, z = sp.Function("f"), sp.Symbol("z")
-    >>> text(3 * f(z).diff(z))
-    "3*f'(z)"
-    """
-    return _Text().doprint(expr)
-
-
-#: A step whose visible LaTeX is longer than this gets its reason on a line of its own.
-WIDE_STEP = 55
-
-
-def _visible(tex: str) -> str:
-    """Roughly the characters a reader sees in ``tex`` (commands, braces and scripts dropped)."""
-    import re
-
-    tex = re.sub(r"\\(left|right|frac|partial|text|sum|limits|mathrm|hat|qquad|quad|small)\b", "", tex)
-    return re.sub(r"[{}\\^_ ]|\\[A-Za-z]+", "", tex)
-
-
-def _reason_latex(why: str) -> str:
-    r"""Turn a reason with ``$…$`` math segments into LaTeX: text in ``\text{}``, math as is."""
-    parts = why.split("$")
-    if len(parts) % 2 == 0:
-        raise ValueError(f"unbalanced $ in reason {why!r}")
-    out = []
-    for k, part in enumerate(parts):
-        if not part:
-            continue
-        out.append(part if k % 2 else r"\text{" + part.replace("{", r"\{").replace("}", r"\}") + "}")
-    return "".join(out)
 
 
 # --------------------------------------------------------------------------------------------
@@ -792,36 +667,51 @@ class Derivation:
             return self._latex()
 
     def _latex(self) -> str:
-        r"""``aligned`` LaTeX of the checked chain; each reason follows its step in ``\text{…}``.
-
-        The first line is ``E_0 &= E_1``; every later line is ``&= E_k`` (or ``LHS &= E_0`` first
-        when the derivation names its left-hand side).
-        """
+        r"""The checked chain as rows (:func:`derivations.render.rows`): ``lhs &= E_0``, then
+        ``&= E_k && (reason)`` per step; the first line is ``E_0 &= E_1`` when there is no
+        left-hand side. A chain of column vectors is shown entry by entry (one chain per entry,
+        the reasons once, on the first); when the vectors give way to a matrix expression, that
+        and the later steps are rows for the whole vector."""
         checks = self.check()
-        lines = []
-        first = latex(self.lhs) + " &= " + latex(self.steps[0].expr) if self.lhs is not None \
-            else latex(self.steps[0].expr)
+        notes = []
         for k, st in enumerate(self.steps[1:], start=1):
-            why = _reason_latex(st.why)
+            why = reason_latex(st.why)
             if st.given:
                 why += r"\text{; using }" + r",\ ".join(c.latex() for c in st.given)
             if checks[k - 1].method == "numeric":
                 why += r"\ \text{[verified numerically: %d points, %d digits]}" % (NUMERIC_POINTS, NUMERIC_DIGITS)
-            body, note = latex(st.expr), f"{{\\small \\left(\\,{why}\\,\\right)}}"
-            # a long step gets its reason on the next line, so pages need no sideways scrolling
-            if len(_visible(body)) + len(_visible(why)) > WIDE_STEP:
-                rhs = f"&= {body} \\\\[-2pt]\n& \\qquad {note}"
-            else:
-                rhs = f"&= {body} \\qquad {note}"
-            if k == 1 and self.lhs is None:
-                lines.append(first + " " + rhs)
-            else:
-                if k == 1:
-                    lines.append(first)
-                lines.append(rhs)
-        if len(self.steps) == 1:
-            lines.append(first)
-        return "\\begin{aligned}\n" + " \\\\\n".join(lines) + "\n\\end{aligned}"
+            notes.append(why)
+        exprs = [st.expr for st in self.steps]
+
+        def same(e):
+            return isinstance(e, sp.MatrixBase) and e.shape == exprs[0].shape
+
+        prefix = next((k for k, e in enumerate(exprs) if not same(e)), len(exprs))
+        # vectors, and matrices too wide for a column, are shown entry by entry
+        if prefix and not (1 in exprs[0].shape or any(_too_wide(e) for e in exprs[:prefix])):
+            prefix = 0
+        vector = same
+        lines = []
+        if prefix == len(exprs) and (self.lhs is None or vector(self.lhs)):
+            # a chain of vectors: one chain per entry; the later entries take the same steps, so
+            # their reasons are those of the first
+            for r in range(len(exprs[0])):
+                chain = [e[r] for e in exprs]
+                left = None if self.lhs is None else self.lhs[r]
+                lines += _chain_rows(chain, left, notes if r == 0 else [""] * len(notes))
+        elif prefix >= 2 and not isinstance(self.lhs, sp.MatrixBase):
+            # vectors first (entry by entry), then a matrix expression for the whole vector
+            whole = latex(self.lhs) if self.lhs is not None else latex(exprs[0])
+            if self.lhs is not None:
+                lines.append((whole, "= " + latex(exprs[0]), ""))
+            for r in range(len(exprs[0])):
+                lines += _chain_rows([e[r] for e in exprs[:prefix]], None,
+                                     notes[:prefix - 1] if r == 0 else [""] * (prefix - 1))
+            lines.append((whole, "= " + latex(exprs[prefix]), notes[prefix - 1]))
+            lines += [("", "= " + latex(e), why) for e, why in zip(exprs[prefix + 1:], notes[prefix:])]
+        else:
+            lines = _chain_rows(exprs, self.lhs, notes)
+        return rows(lines)
 
     def step_latex(self, k: int) -> str:
         """LaTeX of step ``k``'s expression alone."""
@@ -870,6 +760,27 @@ class Derivation:
         num_n = len(checks) - sym_n
         inst = f" at {len(self.instances)} instance(s)" if self.instances != [{}] else ""
         return f"{len(checks)} steps: {sym_n} symbolic, {num_n} numeric{inst}"
+
+
+#: A matrix whose widest row prints longer than this (visible characters) is shown entry by entry.
+WIDE_MATRIX_ROW = 60
+
+
+def _too_wide(m) -> bool:
+    from .render import _visible
+
+    return max(sum(len(_visible(latex(m[r, c]))) for c in range(m.cols)) for r in range(m.rows)) > WIDE_MATRIX_ROW
+
+
+def _chain_rows(chain: list, left, notes: list[str]) -> list[tuple[str, str, str]]:
+    """Rows of one chain ``left = E_0 = E_1 = …`` (or ``E_0 = E_1 = …``), a note per step."""
+    if left is not None:
+        return [(latex(left), "= " + latex(chain[0]), "")] + \
+            [("", "= " + latex(e), why) for e, why in zip(chain[1:], notes)]
+    if len(chain) == 1:
+        return [("", latex(chain[0]), "")]
+    return [(latex(chain[0]), "= " + latex(chain[1]), notes[0])] + \
+        [("", "= " + latex(e), why) for e, why in zip(chain[2:], notes[1:])]
 
 
 def _elements(expr) -> list:

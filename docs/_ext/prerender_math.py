@@ -41,6 +41,8 @@ from sphinx.locale import _
 from sphinx.util import logging
 from sphinx.util.math import get_node_equation_number
 
+import math_layout
+
 logger = logging.getLogger(__name__)
 
 HERE = Path(__file__).resolve().parent
@@ -48,6 +50,7 @@ SCRIPT = HERE / "render_math.mjs"
 CSS = "math/mathjax-svg.css"  # in _static
 ENV_SOCKET = "PRERENDER_MATH_SOCKET"  # where this build's MathJax process listens
 HTML = "prerendered_html"  # node attribute: the drawn formula
+ROWS = "prerendered_rows"  # node attribute: the formula is laid out as rows (math_layout)
 DEFS = "prerendered_math_defs"  # document attribute: the page's glyph shapes
 
 
@@ -162,9 +165,21 @@ def _on_read(app, doctree):
     math = [n for n in doctree.findall(lambda n: isinstance(n, (nodes.math, nodes.math_block)))]
     if not math:
         return
-    answer = _typeset(app, {_key(n): n for n in reversed(math)})
+    found, laid_out = {}, {}
+    for n in reversed(math):
+        rows = math_layout.layout(display_tex(n)) if isinstance(n, nodes.math_block) else None
+        if rows is None:
+            found[_key(n)] = n
+        else:
+            laid_out[id(n)] = rows
+            found.update({item: n for item in math_layout.items(rows)})
+    answer = _typeset(app, found)
     for n in math:
-        n[HTML] = answer["by_item"][_key(n)]
+        if id(n) in laid_out:
+            n[HTML] = math_layout.html(laid_out[id(n)], answer["by_item"])
+            n[ROWS] = True
+        else:
+            n[HTML] = answer["by_item"][_key(n)]
     doctree[DEFS] = answer["defs"]
 
 
@@ -187,7 +202,8 @@ def visit_math(self, node):
 
 
 def visit_displaymath(self, node):
-    self.body.append(self.starttag(node, "div", CLASS="math notranslate nohighlight"))
+    rows = " math-rows" if node.get(ROWS) else ""
+    self.body.append(self.starttag(node, "div", CLASS="math notranslate nohighlight" + rows))
     if node["number"] and not node.get("no-wrap", node.get("nowrap", False)):
         self.body.append(f'<span class="eqno">({get_node_equation_number(self, node)})')
         self.add_permalink_ref(node, _("Link to this equation"))
@@ -207,7 +223,8 @@ def _page_context(app, pagename, templatename, context, doctree):
 def _version(app) -> str:
     """What the drawn formulas depend on besides the TeX: MathJax's version and our script."""
     package = Path(app.config.prerender_math_node_modules) / "mathjax" / "package.json"
-    h = hashlib.sha256(package.read_bytes() + SCRIPT.read_bytes() + Path(__file__).read_bytes())
+    h = hashlib.sha256(package.read_bytes() + SCRIPT.read_bytes() + Path(__file__).read_bytes()
+                       + Path(math_layout.__file__).read_bytes())
     return h.hexdigest()[:16]
 
 

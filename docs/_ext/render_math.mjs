@@ -28,7 +28,9 @@ await MathJax.init({
     packages: {'[+]': ['ams'], '[-]': ['noundefined', 'noerrors']},
     formatError: (jax, err) => { throw err; },
   },
-  svg: {fontCache: 'global'},
+  // in-line math breaks at + and − (MathJax cuts it into pieces the browser wraps): the rows of
+  // a display block are typeset in-line (math_layout.py), so they break where the column ends
+  svg: {fontCache: 'global', linebreaks: {inline: true}},
 });
 const adaptor = MathJax.startup.adaptor;
 const output = MathJax.startup.output;
