@@ -30,9 +30,13 @@ extensions = [
     "sphinx_copybutton",
     "sphinx_togglebutton",
     "sphinxcontrib.bibtex",
+    "light_theme",  # docs/_ext: the theme without FontAwesome's and Bootstrap's JavaScript
 ]
 
 root_doc = "index"
+# Figures (executed cells with a caption and a name) are numbered; {numref} cites them by number.
+numfig = True
+numfig_format = {"figure": "Fig. %s"}  # (tables, code blocks: Sphinx's defaults)
 exclude_patterns = ["_build", "**.ipynb_checkpoints", "references.bib"]
 suppress_warnings = []
 nitpicky = False
@@ -60,7 +64,8 @@ def _source_hash(root: Path = ROOT) -> str:
     return h.hexdigest()[:16]
 
 
-nb_execution_cache_path = str(ROOT / "_build" / ".jupyter_cache" / _source_hash())
+# NB_CACHE_ROOT: another folder for the cache (two builds of one checkout at once must not share it)
+nb_execution_cache_path = str(Path(os.environ.get("NB_CACHE_ROOT", ROOT / "_build" / ".jupyter_cache")) / _source_hash())
 
 # ---- citations ---------------------------------------------------------------------------
 bibtex_bibfiles = ["docs/references.bib"]
@@ -87,6 +92,15 @@ html_use_index = False
 html_domain_indices = False
 # No request may leave the site: no Google fonts, no analytics, nothing from a CDN.
 html_baseurl = ""
+
+# The theme, lightened and repaired (issue 11): docs/_ext/light_theme.py (the theme's stylesheet
+# cut to what the site uses, hidden code kept out of the search), docs/_templates (no FontAwesome
+# or Bootstrap JavaScript, the search index on the search page only, a colour-mode button) and
+# docs/_static/theme-fixes.{css,js} (icons as inline SVG; the sidebar toggles of
+# pydata/pydata-sphinx-theme#2451, colour mode, "back to top", search snippets from the article).
+templates_path = ["docs/_templates"]
+html_css_files += ["theme-fixes.css"]
+html_js_files = ["theme-fixes.js"]
 
 # ---- math, typeset at build time ------------------------------------------------------------
 # docs/_ext/prerender_math.py typesets every formula with the MathJax pinned in package-lock.json
@@ -207,6 +221,28 @@ def _skip_sympy_internals(app, what, name, obj, skip, options):
     return None
 
 
+def _readable_values():
+    """Module constants that hold SymPy objects (a definition ``δ := i ↦ f'(z_i) U_i``) show on the
+    API pages in the engine's plain-text notation (``derivations.render.text``), not as SymPy's
+    ``srepr`` (``Lambda(i, Derivative(f(z[i]), z[i])*U[i])``)."""
+    import sphinx.util.inspect as sphinx_inspect
+
+    describe = sphinx_inspect.object_description
+    if getattr(describe, "readable", False):
+        return
+
+    def readable(obj, *, _seen=frozenset()):
+        sympy = sys.modules.get("sympy")
+        if sympy is not None and isinstance(obj, (sympy.Basic, sympy.MatrixBase)):
+            from derivations.render import text
+
+            return text(obj)
+        return describe(obj, _seen=_seen)
+
+    readable.readable = True
+    sphinx_inspect.object_description = readable
+
+
 def _no_sympy_sources(cls):
     """Our SymPy subclasses (``lstm_gates.sigma``) document only their own members, but autodoc
     parses the source of every module in the class's MRO (SymPy's ``function``, ``expr``,
@@ -220,6 +256,7 @@ def _no_sympy_sources(cls):
 
 
 def setup(app):
+    _readable_values()
     app.connect("autodoc-skip-member", _skip_sympy_internals)
     app.connect("builder-inited", _template_cache)
     app.connect("env-before-read-docs", _create_execution_cache)

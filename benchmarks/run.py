@@ -6,6 +6,8 @@ Run with ``make bench``. Measures, on this machine:
 - ``derive check`` over all topics;
 - the whole test suite (``--with-tests``; it takes a while);
 - in headless Chromium, the time until all math of each page is typeset (largest page reported);
+- in headless Chromium, each page's cold load (nothing cached): its bytes and the time to its load
+  event (the heaviest page reported);
 - every chapter benchmark ``benchmarks/bench_*.py`` (each defines ``run() -> dict``).
 
 Results are printed and written to ``benchmarks/results/latest.json``.
@@ -30,7 +32,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
 TARGETS = {"clean build (s)": 30, "no-change rebuild (s)": 3, "derive check, all topics (s)": 10,
-           "make test (s)": 90, "largest page typeset (s)": 2}
+           "make test (s)": 90, "largest page typeset (s)": 2,
+           "heaviest page cold load (MB)": 1.0, "heaviest page cold load (s)": 0.5}
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
 def timed(cmd, **kw) -> float:
@@ -62,10 +67,8 @@ def typeset_times(site: Path) -> dict:
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{httpd.server_address[1]}/"
     out = {}
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync"]
     with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path="/usr/bin/chromium", args=flags)
+        b = pw.chromium.launch(executable_path="/usr/bin/chromium", args=FLAGS)
         for page_path in sorted(site.glob("*.html")):
             page = b.new_page()
             page.goto(base + page_path.name, wait_until="domcontentloaded")
@@ -77,6 +80,36 @@ def typeset_times(site: Path) -> dict:
             # seconds from navigation start until the page (with all its math) was there
             out[page_path.name] = page.evaluate("performance.now()") / 1000
             page.close()
+        b.close()
+    httpd.shutdown()
+    return out
+
+
+def cold_loads(site: Path, repeat: int = 3) -> dict:
+    """Each page as a first visit (a fresh browser context: nothing cached): the bytes it fetches
+    (the page and every resource, headers included, by the browser's Resource Timing; the most of
+    ``repeat`` visits) and the seconds from navigation to the end of its load event (their
+    median)."""
+    from playwright.sync_api import sync_playwright
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(site)))
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{httpd.server_address[1]}/"
+    out = {}
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path="/usr/bin/chromium", args=FLAGS)
+        for page_path in sorted(site.glob("*.html")):
+            sizes, times = [], []
+            for _ in range(repeat):
+                ctx = b.new_context(viewport={"width": 1280, "height": 900})
+                page = ctx.new_page()
+                page.goto(base + page_path.name, wait_until="load")
+                page.wait_for_load_state("networkidle")
+                sizes.append(page.evaluate("[...performance.getEntriesByType('navigation'), ...performance.getEntriesByType("
+                                        "'resource')].reduce((n, e) => n + e.transferSize, 0)"))
+                times.append(page.evaluate("performance.getEntriesByType('navigation')[0].loadEventEnd") / 1000)
+                ctx.close()
+            out[page_path.name] = {"bytes": max(sizes), "load (s)": sorted(times)[len(times) // 2]}
         b.close()
     httpd.shutdown()
     return out
@@ -113,13 +146,23 @@ def main() -> int:
             pages = typeset_times(site)
             report["typeset per page (s)"] = pages
             report["largest page typeset (s)"] = max(pages.values())
+            loads = cold_loads(site)
+            heaviest = max(loads, key=lambda name: loads[name]["bytes"])
+            report["cold load per page"] = loads
+            report["heaviest page"] = heaviest
+            report["heaviest page cold load (MB)"] = loads[heaviest]["bytes"] / 1e6
+            report["heaviest page cold load (s)"] = loads[heaviest]["load (s)"]
     if not args.skip_chapters:
         report["chapters"] = chapter_benchmarks()
-    print(f"{'measure':<34}{'seconds':>10}{'target':>10}")
+    print(f"{'measure':<34}{'value':>10}{'target':>10}")
     for key, target in TARGETS.items():
         if key in report:
             flag = "ok" if report[key] <= target else "OVER"
             print(f"{key:<34}{report[key]:>10.2f}{target:>10}  {flag}")
+    if "heaviest page" in report:
+        h = report["heaviest page"]
+        print(f"heaviest page: {h}, {report['cold load per page'][h]['bytes']:,} bytes, "
+              f"load event after {report['heaviest page cold load (s)'] * 1000:.0f} ms (cold, median of 3)")
     for name, res in report.get("chapters", {}).items():
         print(f"\n{name}:\n{json.dumps(res, indent=1, default=str)}")
     out = ROOT / "benchmarks" / "results"
