@@ -18,8 +18,8 @@ Equations derived and checked here:
 
    \frac{\partial s}{\partial W^{(1)}_{ij}} = W^{(2)}_i f'(z^{(2)}_i)\,a^{(1)}_j = \delta^{(2)}_i a^{(1)}_j
    \quad\text{(seed eqs. 9, 13)},\qquad
-   \frac{\partial J}{\partial W^{(1)}_{ij}} = -\delta^{(2)}_i a^{(1)}_j + \delta^{(2)}_{c,i} a^{(1)}_{c,j}
-   \quad (J > 0),
+   \frac{\partial \mathcal{J}}{\partial W^{(1)}_{ij}} = -\delta^{(2)}_i a^{(1)}_j + \delta^{(2)}_{c,i} a^{(1)}_{c,j}
+   \quad (𝒥 > 0),
 
 and, for any widths :math:`n_1, …, n_L` (linear output, read out as :math:`s = v^\top z^{(L)}`),
 
@@ -54,7 +54,8 @@ import numpy as np
 import sympy as sp
 from sympy.core.function import AppliedUndef
 
-from .core import Derivation, DerivationError, Result, _canon, _instantiate_definitions, evaluate, indexed, sym
+from .core import (Derivation, DerivationError, Result, _canon, _instantiate_definitions, evaluate, indexed,
+                   notation, sym)
 from .core import shown_product as _mul
 from .oracles import CheckTable, crosscheck
 from .sigmoid_neuron import sigmoid
@@ -64,24 +65,38 @@ TITLE = "The 4-2-1 network: the seed's chain rule, the error-sharing walk, the v
 
 # ---- symbols (each made in one place) -----------------------------------------------------
 i, j, k = (sym(t, integer=True, positive=True) for t in "ijk")
-W1 = indexed("W1", r"W^{(1)}", real=True)
-b1 = indexed("b1", r"b^{(1)}", real=True)
-a1 = indexed("a1", r"a^{(1)}", real=True)
-z2 = indexed("z2", r"z^{(2)}", real=True)
-a2 = indexed("a2", r"a^{(2)}", real=True)
-W2 = indexed("W2", r"W^{(2)}", real=True)
-delta2 = indexed("delta2", r"\delta^{(2)}", real=True)
-a1c = indexed("a1_c", r"a^{(1)}_{c}", real=True)
-z2c = indexed("z2_c", r"z^{(2)}_{c}", real=True)
-a2c = indexed("a2_c", r"a^{(2)}_{c}", real=True)
-delta2c = indexed("delta2_c", r"\delta^{(2)}_{c}", real=True)
-b2 = sym("b2", r"b^{(2)}", real=True)
-z3 = sym("z3", r"z^{(3)}_{1}", real=True)
-delta3 = sym("delta3", r"\delta^{(3)}_{1}", real=True)
-s = sym("s", real=True)
-s_c = sym("s_c", "s_{c}", real=True)
-J = sym("J", r"\mathcal{J}", real=True)
+notation(i, r"index of a hidden unit, $i \in \{1, 2\}$")
+notation(j, r"index of an input, $j \in \{1, \dots, 4\}$")
+notation(k, "index of a unit in a sum over a layer")
+W1 = indexed("W1", r"W^{(1)}", meaning="first-layer weights; $W^{(1)}_{ij}$ joins input $j$ to hidden unit $i$",
+             shape=r"${2 \times 4}$", real=True)
+b1 = indexed("b1", r"b^{(1)}", meaning="first-layer bias", shape=r"${2 \times 1}$", real=True)
+a1 = indexed("a1", r"a^{(1)}", meaning="input (layer 1), $a^{(1)} = x$", shape=r"${4 \times 1}$", real=True)
+z2 = indexed("z2", r"z^{(2)}", meaning=r"hidden pre-activation, $W^{(1)} a^{(1)} + b^{(1)}$", shape=r"${2 \times 1}$",
+             real=True)
+a2 = indexed("a2", r"a^{(2)}", meaning="hidden activation, $f(z^{(2)})$", shape=r"${2 \times 1}$", real=True)
+W2 = indexed("W2", r"W^{(2)}", meaning="output weights, written $W^{(2)}_i$ as in the seed", shape=r"${1 \times 2}$",
+             real=True)
+delta2 = indexed("delta2", r"\delta^{(2)}", meaning=r"hidden error signal, "
+                 r"$\delta^{(2)}_i = W^{(2)}_i f'(z^{(2)}_i)$ (seed eq. 11)", shape=r"${2 \times 1}$", real=True)
+a1c = indexed("a1_c", r"a^{(1)}_{c}", meaning="input of the corrupt window", shape=r"${4 \times 1}$", real=True)
+z2c = indexed("z2_c", r"z^{(2)}_{c}", meaning="hidden pre-activation of the corrupt window", shape=r"${2 \times 1}$",
+              real=True)
+a2c = indexed("a2_c", r"a^{(2)}_{c}", meaning="hidden activation of the corrupt window", shape=r"${2 \times 1}$",
+              real=True)
+delta2c = indexed("delta2_c", r"\delta^{(2)}_{c}", meaning=r"hidden error signal of the corrupt window, "
+                  r"$W^{(2)}_i f'(z^{(2)}_{c,i})$", shape=r"${2 \times 1}$", real=True)
+b2 = sym("b2", r"b^{(2)}", meaning="output bias", shape="scalar", real=True)
+z3 = sym("z3", r"z^{(3)}_{1}", meaning=r"output, $W^{(2)} a^{(2)} + b^{(2)}$ (linear: $a^{(3)}_1 = z^{(3)}_1$)",
+         shape="scalar", real=True)
+delta3 = sym("delta3", r"\delta^{(3)}_{1}", meaning=r"output error signal, $\partial s/\partial z^{(3)}_1$",
+             shape="scalar", real=True)
+s = sym("s", meaning=r"score of the true window, $s = z^{(3)}_1$", shape="scalar", real=True)
+s_c = sym("s_c", "s_{c}", meaning="score of the corrupt window", shape="scalar", real=True)
+J = sym("J", r"\mathcal{J}", meaning=r"loss, $\max(1 + s_c - s, 0)$ (seed eq. 6 with $\Delta = 1$)",
+        shape="scalar", real=True)
 f = sp.Function("f", real=True)
+notation(f, "activation, elementwise (generic in the derivations, the sigmoid in numbers)")
 
 
 
@@ -108,7 +123,7 @@ MODEL = {
     delta2c: sp.Lambda(i, W2[i] * _fp(z2c[i])),
     delta3: sp.Derivative(s, z3),
 }
-#: Where J > 0 (the seed's assumption) the objective is 1 + s_c − s.
+#: Where 𝒥 > 0 (the seed's assumption) the objective is 1 + s_c − s.
 BRANCH = {**MODEL, J: 1 + s_c - s}
 
 #: Every weight of W^(1): i = 1, 2 (hidden unit), j = 1 … 4 (input).
@@ -135,13 +150,13 @@ def chain_derivation() -> Derivation:
 
 @functools.cache
 def loss_derivation() -> Derivation:
-    """∂J/∂W^(1)_ij of the max-margin objective itself, where J > 0."""
-    d = Derivation("dJ_dW1", "The gradient of the max-margin loss (J > 0)", sp.Derivative(J, W1[i, j]),
+    """∂𝒥/∂W^(1)_ij of the max-margin objective itself, where 𝒥 > 0."""
+    d = Derivation("dJ_dW1", "The gradient of the max-margin loss (𝒥 > 0)", sp.Derivative(J, W1[i, j]),
                    definitions=BRANCH, instances=[{i: 1, j: 4}, {i: 2, j: 1}], label="backprop-421-loss")
     d.step(_mul(sp.Derivative(J, s), sp.Derivative(s, W1[i, j])) + _mul(sp.Derivative(J, s_c), sp.Derivative(s_c, W1[i, j])),
-           r"chain rule: $W^{(1)}_{ij}$ reaches $J$ through $s$ and through $s_c$")
+           r"chain rule: $W^{(1)}_{ij}$ reaches $\mathcal{J}$ through $s$ and through $s_c$")
     d.step(-sp.Derivative(s, W1[i, j]) + sp.Derivative(s_c, W1[i, j]),
-           r"$\partial J/\partial s = -1$, $\partial J/\partial s_c = 1$ (seed eq. 8)")
+           r"$\partial \mathcal{J}/\partial s = -1$, $\partial \mathcal{J}/\partial s_c = 1$ (seed eq. 8)")
     d.step(-_mul(W2[i], _fp(z2[i]), a1[j]) + _mul(W2[i], _fp(z2c[i]), a1c[j]),
            "the chain rule above, once for each window")
     d.step(-delta2[i] * a1[j] + delta2c[i] * a1c[j], r"definition of $\delta^{(2)}$, $\delta^{(2)}_c$")
@@ -199,7 +214,7 @@ def flat(expr):
 
 @functools.cache
 def results() -> list[Result]:
-    r"""∂s/∂W^(1)_ij (eq. 13) and ∂J/∂W^(1)_ij (J > 0, ``of`` is J = 1 + s_c − s) for all i, j."""
+    r"""∂s/∂W^(1)_ij (eq. 13) and ∂𝒥/∂W^(1)_ij (𝒥 > 0, ``of`` is 𝒥 = 1 + s_c − s) for all i, j."""
     out = []
     of_s, of_J = flat(evaluate(s, MODEL)), flat(evaluate(J, BRANCH))
     for inst in ALL_IJ:
@@ -213,7 +228,7 @@ def results() -> list[Result]:
 
 
 def seed_eq10_results() -> list[Result]:
-    """The seed's eq. (10) taken at its word, ∂J/∂W^(1)_ij = W^(2)_i f'(z^(2)_i) a^(1)_j (wrong)."""
+    """The seed's eq. (10) taken at its word, ∂𝒥/∂W^(1)_ij = W^(2)_i f'(z^(2)_i) a^(1)_j (wrong)."""
     of_J = flat(evaluate(J, BRANCH))
     return [Result(of_J, FLAT_SYMBOLS[W1[inst[i], inst[j]]],
                    flat(evaluate(W2[i] * _fp(z2[i]) * a1[j], MODEL, inst)), name=r"\mathcal{J}")
@@ -297,8 +312,9 @@ def verify_vectorized_rule(widths, matrices: dict | None = None) -> dict:
     A = {1: x_}
     A.update({kk: [unit("a", kk, q) for q in range(widths[kk - 1])] for kk in range(2, L)})
     A[L] = Z[L]  # linear output
+    sep = "," if max(widths) >= 10 else ""  # W_{12} reads as one index pair only below ten units
     Wm = {kk: sp.Matrix(widths[kk], widths[kk - 1],
-                        lambda r, c: sym(f"W{kk}_{r + 1}_{c + 1}", f"W^{{({kk})}}_{{{r + 1},{c + 1}}}", real=True))
+                        lambda r, c: sym(f"W{kk}_{r + 1}_{c + 1}", f"W^{{({kk})}}_{{{r + 1}{sep}{c + 1}}}", real=True))
           for kk in range(1, L)}
     Bv = {kk: [unit("b", kk, r) for r in range(widths[kk])] for kk in range(1, L)}
     v = [sym(f"v_{q + 1}", f"v_{{{q + 1}}}", real=True) for q in range(widths[-1])]
@@ -483,5 +499,5 @@ def walk_table(seed: int = 0) -> CheckTable:
 def numeric_checks() -> list[CheckTable]:
     """Results against oracles; the rule element by element; width-64 numbers; the walk's numbers."""
     return [crosscheck(results(), points=2, seed=0,
-                       title="∂s/∂W(1)_ij and ∂J/∂W(1)_ij (J > 0, f = σ) against independent oracles"),
+                       title="∂s/∂W(1)_ij and ∂𝒥/∂W(1)_ij (𝒥 > 0, f = σ) against independent oracles"),
             vectorized_table(), numeric_mlp_table(), walk_table()]

@@ -49,7 +49,7 @@ import numpy as np
 import sympy as sp
 
 from . import sigmoid_neuron
-from .core import Change, Derivation, Result, evaluate, indexed, sym
+from .core import Change, Derivation, Result, evaluate, indexed, notation, sym
 from .core import shown_product as _mul
 from .oracles import CheckTable, crosscheck
 
@@ -59,25 +59,36 @@ TITLE = "The Gumbel-max trick: Gumbel noise, argmax and the softmax; logistic no
 SIZES = range(2, 6)
 
 # ---- symbols (each made in one place) -----------------------------------------------------
-n = sym("n", integer=True, positive=True)
+n = sym("n", meaning="number of classes", integer=True, positive=True)
 i, j, k, m = (sym(s, integer=True, positive=True) for s in "ijkm")
-x = sym("x", real=True)
-g = sym("g", real=True)
-s = sym("s", real=True)
-z = sym("z", real=True)
-t = sym("t", positive=True)
-tau = sym("tau", r"\tau", positive=True)
-U = sym("U", positive=True)
-pi = indexed("pi", r"\pi", positive=True)
-a = indexed("a", "a", real=True)
-d = indexed("d", "d", positive=True)
-P_win = sym("P_win", r"P_k", positive=True)  # P(argmax_i (a_i + g_i) = k)
-P_diff = sym("P_diff", r"P\left(g_1 - g_2 \le x\right)", positive=True)
+notation(i, r"index of a class, $1 \le i \le n$")
+notation(j, r"index of a class, $1 \le j \le n$")
+notation(k, r"index of a class, $1 \le k \le n$ (the winner, in the theorem)")
+notation(m, "number of tied largest logits")
+x = sym("x", meaning=r"a point of the real line: the argument of $F$, $f$ and $\sigma$", shape="scalar", real=True)
+g = sym("g", meaning="a standard Gumbel sample", shape="scalar", real=True)
+s = sym("s", meaning="the value of $g_2$ (integration variable)", shape="scalar", real=True)
+z = sym("z", meaning="the winning value $a_k + g_k$ (integration variable)", shape="scalar", real=True)
+t = sym("t", meaning="integration variable after the substitution $t = e^{-z}$ (or $e^{-s}$)", shape="scalar",
+        positive=True)
+tau = sym("tau", r"\tau", meaning="temperature", shape="scalar", positive=True)
+U = sym("U", meaning="uniform random number on the open interval $(0, 1)$", shape="scalar", positive=True)
+pi = indexed("pi", r"\pi", meaning="class weights: probabilities, or any positive multiple of them",
+             shape=r"${n \times 1}$", positive=True)
+a = indexed("a", "a", meaning=r"logits, $a_i = \log \pi_i$", shape=r"${n \times 1}$", real=True)
+d = indexed("d", "d", meaning="gaps to the largest logit, $d_j = x_1 - x_j$", shape=r"${n \times 1}$", positive=True)
+P_win = sym("P_win", r"P_k", meaning=r"probability that class $k$ wins, $P(\operatorname{argmax}_i (a_i + g_i) = k)$",
+            shape="scalar", positive=True)  # P(argmax_i (a_i + g_i) = k)
+P_diff = sym("P_diff", r"P\left(g_1 - g_2 \le x\right)", meaning="CDF at $x$ of the difference of two "
+             "independent standard Gumbels", shape="scalar", positive=True)
 P_noise = sym("P_noise", r"P\left(\log U - \log(1 - U) \le x\right)", positive=True)
 
 F = sp.Function("F")
 f = sp.Function("f")
 sigma = sp.Function("sigma")
+notation(F, r"standard Gumbel CDF, $F(x) = \exp(-e^{-x})$")
+notation(f, "standard Gumbel density, $f = F'$")
+notation(sigma, r"logistic sigmoid, $\sigma(x) = 1/(1 + e^{-x})$")
 
 #: F(x) := exp(−e^{−x}), the standard Gumbel CDF
 GUMBEL_CDF = sp.Lambda(x, sp.exp(-sp.exp(-x)))
@@ -192,7 +203,8 @@ def _tempered(num, others):
 @functools.cache
 def gap_form_derivation() -> Derivation:
     r"""softmax(x/τ)_k = e^{−d_k/τ} / Σ_j e^{−d_j/τ}, d_j = x_1 − x_j: the shift by the maximum."""
-    xs = indexed("x_logit", "x", real=True)
+    xs = indexed("x_logit", "x", meaning=r"logits, the largest first: $x_1 = \max_j x_j$", shape=r"${n \times 1}$",
+                 real=True)
     gaps = sp.Lambda(j, xs[1] - xs[j])
     dd = Derivation("softmax_gap_form", "Softmax at temperature τ, through the gaps to the maximum",
                     sp.exp(xs[k] / tau) / sp.Sum(sp.exp(xs[j] / tau), (j, 1, n)),
@@ -230,7 +242,7 @@ def cold_limit_derivations() -> list[Derivation]:
 @functools.cache
 def hot_limit_derivation() -> Derivation:
     """τ → ∞: every entry tends to 1/n, whatever the logits."""
-    xi = indexed("x_hot", "x", real=True)
+    xi = indexed("x_hot", "x", meaning="logits, any real values", shape=r"${n \times 1}$", real=True)
     dd = Derivation("softmax_hot", "τ → ∞: the uniform vector",
                     sp.Limit(sp.exp(xi[k] / tau) / sp.Sum(sp.exp(xi[j] / tau), (j, 1, n)), tau, sp.oo),
                     instances=_instances(range(2, 6)), label="softmax-hot")

@@ -51,7 +51,7 @@ import numpy as np
 import sympy as sp
 
 from . import gumbel_max, sigmoid_neuron, softmax_ce
-from .core import Change, Condition, Derivation, Result, evaluate, indexed, sym
+from .core import Change, Condition, Derivation, Result, evaluate, indexed, notation, sym
 from .core import shown_product as _mul
 from .oracles import CheckTable, crosscheck
 
@@ -67,20 +67,30 @@ DENSITY_SIZES = (2, 3, 4)
 N_SHOWN = 3
 
 # ---- symbols (each made in one place) -----------------------------------------------------
-n = sym("n", integer=True, positive=True)
+n = sym("n", meaning="number of classes", integer=True, positive=True)
 i, j, m, r = (sym(v, integer=True, positive=True) for v in "ijmr")
-tau = sym("tau", r"\tau", positive=True)
-l = indexed("l", "l", real=True)  # noqa: E741 (the papers' name for the logits)
-g = indexed("g", "g", real=True)
-s = indexed("s", "s", real=True)
-y = indexed("y", "y", positive=True)
-pi = indexed("pi", r"\pi", positive=True)
-u = indexed("u", "u", real=True)
-c = indexed("c", "c", positive=True)
-w = sym("w", real=True)
-t = sym("t", positive=True)
-p_U = sym("p_U", r"p_U(u)", positive=True)
-p_Y = sym("p_Y", r"p_{\pi,\tau}(y)", positive=True)
+notation(i, r"index of a class, $1 \le i \le n$")
+notation(j, r"index of a class, $1 \le j \le n$")
+notation(m, r"index of a class in a sum, $1 \le m \le n$")
+tau = sym("tau", r"\tau", meaning="temperature", shape="scalar", positive=True)
+l = indexed("l", "l", meaning="logits", shape=r"${n \times 1}$",
+            real=True)  # noqa: E741 (the papers' name for the logits)
+g = indexed("g", "g", meaning="independent standard Gumbel noise", shape=r"${n \times 1}$", real=True)
+s = indexed("s", "s", meaning=r"perturbed logits over the temperature, $s = (l + g)/\tau$", shape=r"${n \times 1}$",
+            real=True)
+y = indexed("y", "y", meaning=r"relaxed sample $\operatorname{softmax}(s)$, a point of the simplex "
+            r"$\Delta^{n-1}$ (Jang et al. eq. 2)", shape=r"${n \times 1}$", positive=True)
+pi = indexed("pi", r"\pi", meaning=r"class weights $\pi_i = e^{l_i}$ (probabilities up to a positive factor)",
+             shape=r"${n \times 1}$", positive=True)
+u = indexed("u", "u", meaning="log-ratios $u_i = (l_i + g_i) - (l_n + g_n)$, $i < n$", shape=r"${(n-1) \times 1}$",
+            real=True)
+c = indexed("c", "c", meaning="$c_i = e^{l_i - l_n - u_i}$, $i < n$", shape=r"${(n-1) \times 1}$", positive=True)
+w = sym("w", meaning="the value of $g_n$ (integration variable)", shape="scalar", real=True)
+t = sym("t", meaning="integration variable after the substitution $t = e^{-w}$", shape="scalar", positive=True)
+p_U = sym("p_U", r"p_U(u)", meaning="density of the log-ratios $u$", shape="scalar", positive=True)
+p_Y = sym("p_Y", r"p_{\pi,\tau}(y)", meaning="density of $y$ over its $n - 1$ free coordinates (Jang et al. eq. 3)",
+          shape="scalar", positive=True)
+notation(gumbel_max.f, "standard Gumbel density, as on the Gumbel-max page")
 
 #: s_m := (l_m + g_m)/τ, y_i := e^{s_i}/Σ_r e^{s_r}  (Jang et al. eq. 2)
 DEFINITIONS = {s: sp.Lambda(m, (l[m] + g[m]) / tau),
@@ -159,7 +169,8 @@ def log_ratio_density_derivation() -> Derivation:
 
 def _free_coordinates(size):
     """y_1 … y_n as plain positive symbols; y_n is a definition, 1 − Σ_{j<n} y_j."""
-    ys = [sym(f"y{v}", f"y_{{{v}}}", positive=True) for v in range(1, size + 1)]
+    ys = [sym(f"y{v}", f"y_{{{v}}}", meaning="an entry of $y$ at a concrete size (the last is 1 minus the others)",
+              shape="scalar", positive=True) for v in range(1, size + 1)]
     return ys, {ys[-1]: 1 - sum(ys[:-1])}
 
 
@@ -171,7 +182,8 @@ def determinant_derivation(size: int = N_SHOWN) -> Derivation:
     r"""The absolute Jacobian determinant of h⁻¹ over y_1 … y_{n−1} is τ^{n−1} Π_j 1/y_j at one size, with u_i = τ(log y_i − log y_n)."""
     ys, last = _free_coordinates(size)
     us = [tau * (sp.log(ys[a]) - sp.log(ys[-1])) for a in range(size - 1)]
-    us_syms = [sym(f"u{v}", f"u_{{{v}}}", real=True) for v in range(1, size)]
+    us_syms = [sym(f"u{v}", f"u_{{{v}}}", meaning="an entry of $u$ at a concrete size", shape="scalar", real=True)
+               for v in range(1, size)]
     defs = {**last, **dict(zip(us_syms, us))}
     k1 = size - 1
     jac = sp.ImmutableMatrix(k1, k1, lambda a, b: sp.Derivative(us_syms[a], ys[b]))

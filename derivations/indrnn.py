@@ -48,7 +48,8 @@ import functools
 import numpy as np
 import sympy as sp
 
-from .core import Derivation, Result, sym
+from .core import Derivation, Result, notation, sym
+from .render import SEPARATED
 from .core import shown_product as _mul
 from .oracles import CheckTable, crosscheck
 
@@ -60,17 +61,20 @@ SHOWN_T = 4
 CHECKED = ((2, 1), (3, 1), (3, 2), (4, 1), (4, 2), (5, 2))
 
 sigma = sp.Function("sigma")       # a generic activation σ; prints σ'(z)
-u = sym("u_n", "u_n", real=True)
-w = sym("w_n", "w_n", real=True)
-bn = sym("b_n", "b_n", real=True)
-J = sym("J", real=True)
+notation(sigma, r"activation, generic; $\sigma'_{n,t} = \sigma'(z_{n,t})$ is its slope")
+u = sym("u_n", "u_n", meaning="recurrent weight of neuron $n$ (entry $n$ of $u$)", shape="scalar", real=True)
+w = sym("w_n", "w_n", meaning="input weights of neuron $n$ (row $n$ of $W$)", real=True)
+bn = sym("b_n", "b_n", meaning="bias of neuron $n$", shape="scalar", real=True)
+J = sym("J", latex_name="J", meaning=r"objective, reached through $h_{n,T}$", shape="scalar", real=True)
 
 
 @functools.cache
 def neuron_symbols(steps: int):
     """h_{n,t}, z_{n,t}, x_t (the input term w_n x_t) for t = 0 … steps, as plain symbols."""
-    hs = [sym(f"h_n{s}", f"h_{{n,{s}}}", real=True) for s in range(steps + 1)]
-    zs = [sym(f"z_n{s}", f"z_{{n,{s}}}", real=True) for s in range(steps + 1)]
+    hs = [sym(f"h_n{s}", f"h_{{n,{s}}}", meaning=f"state of neuron $n$ at step {s}", shape="scalar", real=True)
+          for s in range(steps + 1)]
+    zs = [sym(f"z_n{s}", f"z_{{n,{s}}}", meaning=f"pre-activation of neuron $n$ at step {s}", shape="scalar",
+              real=True) for s in range(steps + 1)]
     xs = [sym(f"x{s}", f"x_{{{s}}}", real=True) for s in range(steps + 1)]
     return hs, zs, xs
 
@@ -123,12 +127,16 @@ def derivations() -> list[Derivation]:
 
 # ---- the general form, with a product over k --------------------------------------------------
 
-T_sym = sym("T", integer=True, positive=True)
-t_sym = sym("t", integer=True, positive=True)
-k_sym = sym("k", integer=True, positive=True)
-hI = sp.IndexedBase(sym("h_idx", "h", real=True))
-zI = sp.IndexedBase(sym("z_idx", "z", real=True))
-nI = sym("n", integer=True, positive=True)
+T_sym = sym("T", latex_name="T", meaning="last step, where the objective reads the state", integer=True,
+            positive=True)
+t_sym = sym("t", meaning=r"step the gradient is taken at, $t < T$", integer=True, positive=True)
+k_sym = sym("k", meaning=r"step in the product, $t \le k \le T - 1$", integer=True, positive=True)
+hI = sp.IndexedBase(sym("h_idx", "h", meaning=r"states, $h_{n,t} = \sigma(z_{n,t})$: neuron $n$ at step $t$",
+                        shape=r"${N \times (T + 1)}$", real=True))
+zI = sp.IndexedBase(sym("z_idx", "z", meaning=r"pre-activations, $z_{n,t} = w_n x_t + u_n h_{n,t-1} + b_n$",
+                        shape=r"${N \times (T + 1)}$", real=True))
+SEPARATED.update({hI.label, zI.label})  # h_{n,t}: a neuron and a step, always with a comma
+nI = sym("n", meaning=r"index of a neuron, $1 \le n \le N$", integer=True, positive=True)
 #: Paper eq. 4 with the product written out: ∂J/∂h_{n,T} u_n^{T−t} Π_{k=t}^{T−1} σ'(z_{n,k+1}).
 GENERAL = sp.Derivative(J, hI[nI, T_sym]) * u ** (T_sym - t_sym) * sp.Product(_slope(zI[nI, k_sym + 1]), (k_sym, t_sym, T_sym - 1))
 
@@ -144,10 +152,12 @@ def general_form_matches(steps: int, start: int) -> bool:
 
 # ---- the range of |u_n| ------------------------------------------------------------------------
 
-eps_s = sym("epsilon", r"\epsilon", positive=True)
-gam_s = sym("gamma", r"\gamma", positive=True)
-P_s = sym("P", r"\textstyle\prod_k \sigma'_{n,k+1}", positive=True)
-lag_s = sym("ell", r"(T - t)", integer=True, positive=True)
+eps_s = sym("epsilon", r"\epsilon", meaning="smallest gradient factor still useful", shape="scalar", positive=True)
+gam_s = sym("gamma", r"\gamma", meaning="largest gradient factor that does not explode", shape="scalar",
+            positive=True)
+P_s = sym("P", r"\textstyle\prod_k \sigma'_{n,k+1}", meaning=r"product of the slopes along the path, "
+          r"$P = \prod_{k=t}^{T-1} \sigma'_{n,k+1} > 0$", shape="scalar", positive=True)
+lag_s = sym("ell", r"(T - t)", meaning="number of steps from $t$ to $T$", integer=True, positive=True)
 absu = sym("abs_u", r"|u_n|", positive=True)
 
 

@@ -51,7 +51,7 @@ import numpy as np
 import sympy as sp
 
 from . import lstm_gates
-from .core import Condition, Derivation, Result, evaluate, indexed, sym
+from .core import Condition, Derivation, Result, evaluate, indexed, notation, sym
 from .core import shown_product as _mul
 from .lstm_gates import sigma
 from .oracles import CheckTable, crosscheck, whole_gradient_table
@@ -59,13 +59,19 @@ from .oracles import CheckTable, crosscheck, whole_gradient_table
 TITLE = "Joint entity–relation tagging: the α-weighted output gradient and its route back"
 
 # ---- the output layer: softmax–CE with the weight ω ----------------------------------------------
-N = sym("N", integer=True, positive=True)
+N = sym("N", meaning="number of tags", integer=True, positive=True)
 i, k, r, q = (sym(s_, integer=True, positive=True) for s_ in "ikrq")
-y = indexed("y", "y", real=True)
-e = indexed("e", "e", real=True, nonnegative=True)
-p = indexed("p", "p", real=True, positive=True)
-omega = sym("omega", r"\omega", real=True, positive=True)
-J = sym("J", "J_t", real=True)
+notation(i, r"index of a tag, $1 \le i \le N$")
+notation(k, r"index of a tag, $1 \le k \le N$; in the decoder's derivatives, of a decoder unit")
+notation(r, r"index of an entry of the tag vector, $1 \le r \le M$")
+y = indexed("y", "y", meaning="tag scores at step $t$, $y_t = W_y T_t + b_y$", shape=r"${N \times 1}$", real=True)
+e = indexed("e", "e", meaning="gold tag at step $t$, one-hot", shape=r"${N \times 1}$", real=True, nonnegative=True)
+p = indexed("p", "p", meaning=r"tag probabilities at step $t$, $\operatorname{softmax}(y_t)$", shape=r"${N \times 1}$",
+            real=True, positive=True)
+omega = sym("omega", r"\omega", meaning=r"weight of step $t$: 1 when the gold tag is “O”, $\alpha$ otherwise",
+            shape="scalar", real=True, positive=True)
+J = sym("J", "J_t", meaning=r"objective of step $t$, $-\omega_t \sum_k e_{t,k} \log p_{t,k}$", shape="scalar",
+        real=True)
 
 OUT_DEFS = {p: sp.Lambda(k, sp.exp(y[k]) / sp.Sum(sp.exp(y[q]), (q, 1, N))),
             J: -omega * sp.Sum(e[k] * sp.log(p[k]), (k, 1, N))}
@@ -90,16 +96,21 @@ def output_derivation() -> Derivation:
 
 
 # ---- back through T_t into the decoder ----------------------------------------------------------
-M = sym("M", integer=True, positive=True)   # size of the tag vector T_t
-S = sym("S", integer=True, positive=True)   # decoder units
-j = sym("j", integer=True, positive=True)
-W_y = indexed("W_y", "W_{y}", real=True)
-b_y = indexed("b_y", "b_{y}", real=True)
-W_ts = indexed("W_ts", "W_{ts}", real=True)
-b_T = indexed("b_T", "b_{T}", real=True)
-T_vec = indexed("T_t", "T", real=True)
-s_vec = indexed("s_t", "s", real=True)
-dy = indexed("dy", r"\delta^{y}", real=True)
+M = sym("M", meaning="size of the tag vector", integer=True, positive=True)   # size of the tag vector T_t
+S = sym("S", meaning="number of decoder units", integer=True, positive=True)   # decoder units
+j = sym("j", meaning=r"index of what is differentiated by: a unit of $s_t$, $h_t$ or $T_{t-1}$", integer=True,
+        positive=True)
+W_y = indexed("W_y", "W_{y}", meaning="weights from the tag vector to the tag scores", shape=r"${N \times M}$",
+              real=True)
+b_y = indexed("b_y", "b_{y}", meaning="bias of the tag scores", shape=r"${N \times 1}$", real=True)
+W_ts = indexed("W_ts", "W_{ts}", meaning="weights from the decoder state to the tag vector", shape=r"${M \times S}$",
+               real=True)
+b_T = indexed("b_T", "b_{T}", meaning="bias of the tag vector", shape=r"${M \times 1}$", real=True)
+T_vec = indexed("T_t", "T", meaning="tag vector at step $t$, $W_{ts} s_t + b_T$", shape=r"${M \times 1}$", real=True)
+s_vec = indexed("s_t", "s", meaning="decoder state at step $t$ (the paper's $h^{(2)}_t$), read by $T_t$",
+                shape=r"${S \times 1}$", real=True)
+dy = indexed("dy", r"\delta^{y}", meaning=r"error at the tag scores, $\delta^y_k = \partial J_t/\partial y_k$",
+             shape=r"${N \times 1}$", real=True)
 
 ROUTE_DEFS = {
     y: sp.Lambda(k, sp.Sum(W_y[k, r] * T_vec[r], (r, 1, M)) + b_y[k]),
@@ -112,7 +123,7 @@ def route_derivation() -> Derivation:
     r"""∂J_t/∂s_{t,j} = Σ_r W_ts,rj Σ_k W_y,kr δ^y_k: both output layers are linear.
 
     J_t depends on s_t only through y_t, so the chain rule starts the derivation:
-    ∂J_t/∂s_j = Σ_k δ^y_k ∂y_k/∂s_j with δ^y_k := ∂J_t/∂y_k from eq. (joint-tagging-output).
+    ∂J_t/∂s_j = Σ_k δ^y_k ∂y_k/∂s_j with δ^y_k := ∂J_t/∂y_k from :func:`output_derivation`.
     """
     d = Derivation("jt_route", "From the scores back to the decoder state",
                    sp.Sum(_mul(dy[k], sp.Derivative(y[k], s_vec[j])), (k, 1, N)),
@@ -126,19 +137,35 @@ def route_derivation() -> Derivation:
 
 
 # ---- through the decoder into the encoder -------------------------------------------------------
-Hh = sym("Hh", "2H", integer=True, positive=True)   # encoder output size (both directions)
-h_enc = indexed("h_enc", "h", real=True)
-T_prev = indexed("T_prev", "T_{t-1}", real=True)
-s_prev = indexed("s_prev", "s_{t-1}", real=True)
-c_prev = indexed("c2_prev", "c_{t-1}", real=True)
+Hh = sym("Hh", "2H", meaning="size of the encoder output (both directions)", integer=True,
+         positive=True)   # encoder output size (both directions)
+h_enc = indexed("h_enc", "h", meaning=r"encoder output at step $t$, $[\overrightarrow{h}_t; \overleftarrow{h}_t]$",
+                shape=r"${2H \times 1}$", real=True)
+T_prev = indexed("T_prev", "T_{t-1}", meaning="previous tag vector", shape=r"${M \times 1}$", real=True)
+s_prev = indexed("s_prev", "s_{t-1}", meaning="previous decoder state", shape=r"${S \times 1}$", real=True)
+c_prev = indexed("c2_prev", "c_{t-1}", meaning="previous decoder cell state", shape=r"${S \times 1}$", real=True)
 DG = ("i", "f", "c", "o")
 W_w = {g: indexed(f"W_w{g}", f"W_{{w{g}}}", real=True) for g in DG}
 W_hd = {g: indexed(f"W_hd{g}", f"W_{{h{g}}}", real=True) for g in DG}
 W_t = {g: indexed(f"W_t{g}", f"W_{{t{g}}}", real=True) for g in ("i", "f", "c")}
 b_d = {g: indexed(f"b_d{g}", f"b_{{{g}}}", real=True) for g in DG}
 W_co = indexed("W_co2", "W_{co}", real=True)
+for _g, _what in (("i", "input gate $i$"), ("f", "forget gate $f$"), ("c", "block input $z$"),
+                  ("o", "output gate $o$")):
+    notation(W_w[_g], f"weights from the encoder output to the decoder's {_what}", r"${S \times 2H}$")
+    notation(W_hd[_g], f"weights from $s_{{t-1}}$ to the decoder's {_what}", r"${S \times S}$")
+    if _g in W_t:
+        notation(W_t[_g], f"weights from $T_{{t-1}}$ to the decoder's {_what}", r"${S \times M}$")
+    notation(b_d[_g], f"bias of the decoder's {_what}", r"${S \times 1}$")
+notation(W_co, "peephole of the decoder's output gate, diagonal: one weight per cell", r"${S \times 1}$")
 gi, gf, gz, go, gc, gs = (indexed(nm, tex, real=True) for nm, tex in
                           (("i2", "i"), ("f2", "f"), ("z2", "z"), ("o2", "o"), ("c2", "c"), ("s2", "s")))
+notation(gi, "decoder input gate at step $t$", r"${S \times 1}$")
+notation(gf, "decoder forget gate at step $t$", r"${S \times 1}$")
+notation(gz, "decoder block input at step $t$", r"${S \times 1}$")
+notation(go, "decoder output gate at step $t$", r"${S \times 1}$")
+notation(gc, "decoder cell state at step $t$", r"${S \times 1}$")
+notation(gs, r"decoder state at step $t$, $o_t \odot \tanh(c_t)$", r"${S \times 1}$")
 
 
 def _pre(g):
@@ -170,9 +197,9 @@ def decoder_derivation() -> Derivation:
                    label="joint-tagging-decoder")
     d.step(sp.ImmutableMatrix([osl * W_w["o"][k, j] + odc * sp.Derivative(gc[k], h_enc[j]),
                                odc * sp.Derivative(gc[k], T_prev[j])]),
-           r"$s = o\tanh c$ with the peephole on $c_t$ (as eq. lstm-gates-dh-dc); $o$ takes no $T_{t-1}$")
+           r"$s = o\tanh c$ with the peephole on $c_t$ (as for $\partial h/\partial c$ in the LSTM chapter); $o$ takes no $T_{t-1}$")
     d.step(sp.ImmutableMatrix([osl * W_w["o"][k, j] + odc * dch, odc * dct]),
-           r"$c = f c_{t-1} + i z$ (as eq. lstm-gates-dc-dhprev), no peepholes on $i, f$")
+           r"$c = f c_{t-1} + i z$ (as for $\partial c/\partial h_{t-1}$ in the LSTM chapter), no peepholes on $i, f$")
     return d
 
 
@@ -338,13 +365,13 @@ class TaggerModel:
             st = steps[t]
             e_ = np.zeros_like(st["p"])
             e_[st["g"], cols] = 1.0
-            dyv = st["w"] * (st["p"] - e_)                         # eq. joint-tagging-output
+            dyv = st["w"] * (st["p"] - e_)                         # ∂ℒ/∂y_t (output layer)
             G["Wy"] += dyv @ st["T_new"].T
             G["by"] += dyv.sum(axis=1)
             dT = P["Wy"].T @ dyv + dT_next                         # T_t also feeds step t + 1
             G["Wts"] += dT @ st["s_new"].T
             G["bT"] += dT.sum(axis=1)
-            ds = P["Wts"].T @ dT + ds_next                         # eq. joint-tagging-route
+            ds = P["Wts"].T @ dT + ds_next                         # T_t's error routed to s_t
             o, tc, ig, fg, zg = st["o"], st["tc"], st["i"], st["f"], st["z"]
             d_o = ds * tc * o * (1 - o)
             dc = dc_next + ds * o * (1 - tc * tc) + d_o * P["wco"][:, None]
@@ -353,7 +380,7 @@ class TaggerModel:
             G["wco"] += (d_o * st["c_new"]).sum(axis=1)
             dc_next = dc * fg
             ds_next = sum(P[f"Wh{g}"].T @ d_pre[g] for g in DG)
-            dH[t] = sum(P[f"Ww{g}"].T @ d_pre[g] for g in DG)      # eq. joint-tagging-decoder
+            dH[t] = sum(P[f"Ww{g}"].T @ d_pre[g] for g in DG)      # to the encoder output h_t
             dT_next = sum(P[f"Wt{g}"].T @ d_pre[g] for g in ("i", "f", "c"))
             for g in DG:
                 G[f"Ww{g}"] += d_pre[g] @ st["h"].T

@@ -56,7 +56,7 @@ import numpy as np
 import sympy as sp
 
 from . import rnn_bptt
-from .core import Condition, Derivation, Result, evaluate, indexed, sym
+from .core import Condition, Derivation, Result, evaluate, indexed, notation, sym
 from .core import shown_product as _mul
 from .oracles import CheckTable, crosscheck, whole_gradient_table
 
@@ -85,26 +85,43 @@ class sigma(sp.Function):
 
 
 def explicit(expr):
-    r"""Replace σ(u) by (1 + tanh(u/2))/2, which equals 1/(1 + e^{−u}) (eq. lstm-gates-activation):
+    r"""Replace σ(u) by (1 + tanh(u/2))/2, which equals 1/(1 + e^{−u}) (see :func:`activation_derivation`):
     published results hold no special functions, and their derivatives stay polynomial in tanh."""
     return expr.replace(sigma, lambda u: (1 + sp.tanh(u / 2)) / 2)
 
 
 # ---- symbols (each made in one place) -----------------------------------------------------
-H = sym("H", integer=True, positive=True)
-D = sym("D", integer=True, positive=True)
+H = sym("H", meaning="number of hidden units (cells)", integer=True, positive=True)
+D = sym("D", meaning="number of inputs", integer=True, positive=True)
 k, j, m = (sym(s, integer=True, positive=True) for s in "kjm")
+notation(k, r"index of a unit, $1 \le k \le H$")
+notation(j, r"index of a unit of $h_{t-1}$ or $c_{t-1}$, $1 \le j \le H$")
+notation(m, r"index of an input, $1 \le m \le D$")
 
-x = indexed("x", "x", real=True)
-h_prev = indexed("h_prev", "h_{t-1}", real=True)
-c_prev = indexed("c_prev", "c_{t-1}", real=True)
+x = indexed("x", "x", meaning="input at step $t$, $x_t$", shape=r"${D \times 1}$", real=True)
+h_prev = indexed("h_prev", "h_{t-1}", meaning="previous block output (hidden state)", shape=r"${H \times 1}$",
+                 real=True)
+c_prev = indexed("c_prev", "c_{t-1}", meaning="previous cell state", shape=r"${H \times 1}$", real=True)
 W_x = {g: indexed(f"W_x{g}", f"W_{{x{g}}}", real=True) for g in GATES}
 W_h = {g: indexed(f"W_h{g}", f"W_{{h{g}}}", real=True) for g in GATES}
 b = {g: indexed(f"b_{g}", f"b_{{{g}}}", real=True) for g in GATES}
 W_c = {g: indexed(f"W_c{g}", f"W_{{c{g}}}", real=True) for g in ("i", "f", "o")}  # diagonals
+for _g, _what in (("i", "input gate $i$"), ("f", "forget gate $f$"), ("c", "block input $z$"),
+                  ("o", "output gate $o$")):
+    notation(W_x[_g], f"weights from the input to the {_what}", r"${H \times D}$")
+    notation(W_h[_g], f"weights from $h_{{t-1}}$ to the {_what}", r"${H \times H}$")
+    if _g in W_c:
+        notation(W_c[_g], f"peephole of the {_what}, diagonal: one weight per cell", r"${H \times 1}$")
+    notation(b[_g], f"bias of the {_what}", r"${H \times 1}$")
 i_t, f_t, z_t, o_t, c_t, h_t = (indexed(nm, tex, real=True) for nm, tex in
                                 (("i_t", "i"), ("f_t", "f"), ("z_t", "z"), ("o_t", "o"),
                                  ("c_t", "c"), ("h_t", "h")))
+notation(i_t, r"input gate at step $t$, $\sigma(a^i)$", r"${H \times 1}$")
+notation(f_t, r"forget gate at step $t$, $\sigma(a^f)$", r"${H \times 1}$")
+notation(z_t, r"block input at step $t$, $\tanh(a^z)$", r"${H \times 1}$")
+notation(o_t, r"output gate at step $t$, $\sigma(a^o)$", r"${H \times 1}$")
+notation(c_t, "cell state at step $t$", r"${H \times 1}$")
+notation(h_t, "block output (hidden state) at step $t$", r"${H \times 1}$")
 
 
 def _lin(g):
@@ -138,28 +155,34 @@ NO_PEEPHOLES = Condition(sym("W_ci = W_cf = W_co = 0", r"W_{ci} = W_{cf} = W_{co
 # ---- derivations --------------------------------------------------------------------------
 
 
-u = sym("u", real=True)
-s_u = sym("s_u", r"\sigma(u)", real=True)
+u = sym("u", meaning=r"argument of $\sigma$ and $\tanh$ in their derivatives", shape="scalar", real=True)
+s_u = sym("s_u", r"\sigma(u)", meaning=r"logistic sigmoid, $1/(1 + e^{-u})$ (the seed writes it $\delta$)",
+          shape="scalar", real=True)
+s_2u = sym("s_2u", r"\sigma(2u)", meaning=r"the sigmoid at $2u$, $1/(1 + e^{-2u})$", shape="scalar", real=True)
 
 
 @functools.cache
 def activation_derivation() -> Derivation:
-    r"""σ' = σ(1 − σ) and tanh' = 1 − tanh².
-
-    The gates are i = σ(a^i), f = σ(a^f), o = σ(a^o), z = tanh(a^z), so ∂i/∂a^i = i(1 − i), …,
-    ∂z/∂a^z = 1 − z².
-    """
-    start = sp.ImmutableMatrix([sp.Derivative(s_u, u), sp.Derivative(sp.tanh(u), u)])
-    d = Derivation("lstm_gate_derivatives", "The gate nonlinearities against their argument", start,
+    r"""σ' = σ(1 − σ): the gates are i = σ(a^i), f = σ(a^f), o = σ(a^o), so ∂i/∂a^i = i(1 − i), …"""
+    d = Derivation("lstm_sigma_prime", "The sigmoid against its argument", sp.Derivative(s_u, u),
                    definitions={s_u: 1 / (1 + sp.exp(-u))}, label="lstm-gates-activation")
-    d.step(sp.ImmutableMatrix([sp.exp(-u) / (1 + sp.exp(-u)) ** 2,
-                               sp.Derivative(sp.sinh(u) / sp.cosh(u), u)]),
-           r"$\sigma(u) = 1/(1+e^{-u})$, chain rule; $\tanh = \sinh/\cosh$")
-    d.step(sp.ImmutableMatrix([_mul(1 / (1 + sp.exp(-u)), sp.exp(-u) / (1 + sp.exp(-u))),
-                               1 - sp.sinh(u) ** 2 / sp.cosh(u) ** 2]),
-           r"split the square; quotient rule, $\sinh' = \cosh$, $\cosh' = \sinh$")
-    d.step(sp.ImmutableMatrix([s_u * (1 - s_u), 1 - sp.tanh(u) ** 2]),
-           r"$e^{-u}/(1+e^{-u}) = 1 - \sigma(u)$")
+    d.step(sp.exp(-u) / (1 + sp.exp(-u)) ** 2, r"$\sigma(u) = 1/(1+e^{-u})$ and the chain rule")
+    d.step(_mul(1 / (1 + sp.exp(-u)), sp.exp(-u) / (1 + sp.exp(-u))), "split the square")
+    d.step(s_u * (1 - s_u), r"$e^{-u}/(1+e^{-u}) = 1 - \sigma(u)$")
+    return d
+
+
+@functools.cache
+def tanh_derivation() -> Derivation:
+    r"""tanh' = 1 − tanh², through tanh u = 2σ(2u) − 1 and the sigmoid's rule (no detour through
+    sinh and cosh): the block input is z = tanh(a^z), so ∂z/∂a^z = 1 − z²."""
+    d = Derivation("lstm_tanh_prime", "The hyperbolic tangent against its argument",
+                   sp.Derivative(sp.tanh(u), u), definitions={s_2u: 1 / (1 + sp.exp(-2 * u))},
+                   label="lstm-gates-tanh")
+    d.step(sp.Derivative(2 * s_2u - 1, u), r"$\tanh u = 2\sigma(2u) - 1$")
+    d.step(4 * _mul(s_2u, 1 - s_2u), r"$\sigma' = \sigma(1 - \sigma)$ (above) and the chain rule")
+    d.step(_mul(1 + sp.tanh(u), 1 - sp.tanh(u)), r"$2\sigma(2u) = 1 + \tanh u$")
+    d.step(1 - sp.tanh(u) ** 2, "multiply out")
     return d
 
 
@@ -281,7 +304,7 @@ def standard_lstm_derivation() -> Derivation:
 
 def derivations() -> list[Derivation]:
     """Every derivation of this topic, in reading order."""
-    return [activation_derivation(), dh_dc_derivation(), dc_dcprev_derivation(),
+    return [activation_derivation(), tanh_derivation(), dh_dc_derivation(), dc_dcprev_derivation(),
             standard_lstm_derivation(), dc_dhprev_derivation(), dh_dhprev_derivation(),
             dc_dparams_derivation(), dh_dparams_derivation()]
 
@@ -447,13 +470,13 @@ def step_backward(p: dict, s: StepState, dh, dc, Wh=None, out=None):
     delta = np.empty((4 * H,) + np.shape(dh), np.asarray(dh).dtype) if out is None else out
     delta_i, delta_f, delta_z, delta_o = delta[:H], delta[H:2 * H], delta[2 * H:3 * H], delta[3 * H:]
     delta_o[...] = dh * tc * o * (1 - o)                     # ∂h/∂a^o = tanh(c) σ'(a^o)
-    dc = dc + dh * o * (1 - tc * tc) + delta_o * wco         # eq. lstm-gates-dh-dc
+    dc = dc + dh * o * (1 - tc * tc) + delta_o * wco         # ∂h/∂c_t: tanh path + peephole
     delta_i[...] = dc * z * i * (1 - i)                      # ∂c/∂a^i = z σ'(a^i)
     delta_f[...] = dc * c_prev * f * (1 - f)                 # ∂c/∂a^f = c_{t−1} σ'(a^f)
     delta_z[...] = dc * i * (1 - z * z)                      # ∂c/∂a^z = i (1 − z²)
-    dc_prev = dc * f + delta_i * wci + delta_f * wcf         # eq. lstm-gates-dc-dcprev
+    dc_prev = dc * f + delta_i * wci + delta_f * wcf         # ∂c_t/∂c_{t−1}: f + peepholes
     Wh = np.concatenate([p[f"Wh{g}"] for g in GATES]) if Wh is None else Wh
-    dh_prev = Wh.T @ delta                                   # eqs. lstm-gates-dc-dhprev, -dh-dhprev
+    dh_prev = Wh.T @ delta                                   # ∂c_t/∂h_{t−1}, ∂h_t/∂h_{t−1}
     return dh_prev, dc_prev, delta, dc
 
 
@@ -643,3 +666,53 @@ def carousel_curves(hidden: int = 16, steps: int = 60, seed: int = 0, forget_bia
     # the simple RNN's products diag(1 − h²) W, by the recurrent chapter's own code
     rnn_n = rnn_bptt.jacobian_norms(w, np.array(hs))[1:steps]
     return lags, np.array(lstm_n), rnn_n
+
+
+def carousel_parts(hidden: int = 16, steps: int = 60, seed: int = 0, forget_bias: float = 3.0,
+                   peepholes: bool = True) -> dict:
+    r"""What :func:`carousel_curves`' LSTM curve is made of, for the same seeded block and inputs.
+
+    For each lag :math:`\ell = T - t = 1 … T − 1`:
+
+    - ``"state"``: :math:`\lVert \partial c_T/\partial c_t \rVert_2`, the cell block of the
+      product of full state Jacobians :math:`\partial(h_k, c_k)/\partial(h_{k-1}, c_{k-1})`
+      (every path, through :math:`h` too): :func:`carousel_curves`' curve when ``peepholes``;
+    - ``"cell"``: the norm of the product of the direct one-step derivatives alone,
+      :math:`\prod_k \partial c_k/\partial c_{k-1}` (diagonal: :math:`f_k` plus the two peephole
+      terms of :func:`dc_dcprev_derivation`), the largest over the units;
+    - ``"forget"``: the same with the forget gates alone, :math:`\max_n \prod_k f_{n,k}`;
+
+    and ``"f"`` (:math:`f_k`, shape (T, H)), ``"c"`` (:math:`c_0 … c_T`, (T + 1, H)),
+    ``"peephole_f"`` and ``"peephole_i"`` (the two peephole terms
+    :math:`\sigma'(a^f_k)\, c_{k-1} W_{cf}` and :math:`\sigma'(a^i_k)\, z_k W_{ci}`, (T, H)).
+    ``peepholes=False`` zeroes :math:`W_{ci}, W_{cf}, W_{co}` of the same draw.
+    """
+    rng = np.random.default_rng(seed)
+    p = init_params(hidden, 1, rng, peepholes=peepholes)  # draws as carousel_curves does
+    p["bf"] = p["bf"] + forget_bias
+    xs = rng.normal(size=(steps, 1, 1))
+    _, cache = forward(p, xs)
+    jac, fs, pf, pi = [], [], [], []
+    for t in range(cache.steps):
+        i, f, z, o, cp, c, tc, hp = (v[:, 0] for v in cache.step(t))
+        di, df, dz, do = i * (1 - i), f * (1 - f), 1 - z * z, o * (1 - o)
+        fs.append(f)
+        pf.append(df * cp * p["wcf"])
+        pi.append(di * z * p["wci"])
+        dc_dc = f + pf[-1] + pi[-1]                                    # ∂c_t/∂c_{t−1}
+        dc_dh = (df * cp)[:, None] * p["Whf"] + (di * z)[:, None] * p["Whi"] + (dz * i)[:, None] * p["Whc"]
+        dh_dc = np.diag(o * (1 - tc * tc) + do * tc * p["wco"])
+        dh_dh = (do * tc)[:, None] * p["Who"] + dh_dc @ dc_dh
+        jac.append(np.block([[dh_dh, dh_dc * dc_dc], [dc_dh, np.diag(dc_dc)]]))
+    fs, pf, pi = np.array(fs), np.array(pf), np.array(pi)
+    lags = np.arange(1, steps)
+    state, prod = [], np.eye(2 * hidden)
+    for lag in lags:
+        prod = prod @ jac[steps - lag]
+        state.append(np.linalg.norm(prod[hidden:, hidden:], 2))
+    # products over the last ℓ steps, k = T − ℓ + 1 … T, one per unit; the norm of a diagonal
+    # matrix is its largest entry in magnitude
+    cell = np.abs(np.cumprod((fs + pf + pi)[::-1], axis=0))[:steps - 1].max(axis=1)
+    forget = np.cumprod(fs[::-1], axis=0)[:steps - 1].max(axis=1)
+    return {"lags": lags, "state": np.array(state), "cell": cell, "forget": forget, "f": fs,
+            "c": cache.c[:, :, 0].copy(), "peephole_f": pf, "peephole_i": pi}

@@ -14,11 +14,11 @@ Derived and checked here:
 
 .. math::
 
-    \frac{\partial h^{(t)}}{\partial h^{(t-1)}} = \operatorname{diag}(1 - h^{(t)2})\,W, \qquad
-    \frac{\partial h^{(t)}}{\partial h^{(k)}} = \prod_{i=k+1}^{t} \operatorname{diag}(1 - h^{(i)2})\,W
+    \frac{\partial h^{(t)}}{\partial h^{(t-1)}} = \operatorname{diag}(1 - (h^{(t)})^2)\,W, \qquad
+    \frac{\partial h^{(t)}}{\partial h^{(k)}} = \prod_{i=k+1}^{t} \operatorname{diag}(1 - (h^{(i)})^2)\,W
 
     \nabla_{h^{(t)}}L = V^\top(\hat y^{(t)} - y^{(t)})
-        + W^\top \operatorname{diag}(1 - h^{(t+1)2})\,\nabla_{h^{(t+1)}}L
+        + W^\top \operatorname{diag}(1 - (h^{(t+1)})^2)\,\nabla_{h^{(t+1)}}L
 
 and the parameter gradients (:data:`PARAMETER_GRADIENTS`), e.g.
 :math:`\partial L/\partial W_{ij} = \sum_t (1 - h_{i,t}^2)(\nabla_{h^{(t)}}L)_i\, h_{j,t-1}`.
@@ -58,47 +58,55 @@ import itertools
 import numpy as np
 import sympy as sp
 
-from .core import Condition, Derivation, DerivationError, Result, indexed, sym
+from .core import Condition, Derivation, DerivationError, Result, indexed, notation, sym
 from .core import shown_product as _mul
 from .oracles import CheckTable, crosscheck
 
 TITLE = "A simple RNN: BPTT as Jacobian products, vanishing and exploding gradients"
 
 # ---- symbols (each made in one place) -----------------------------------------------------
-n = sym("n", integer=True, positive=True)  # hidden units
-m = sym("m", integer=True, positive=True)  # classes
-q = sym("q", integer=True, positive=True)  # inputs
-T = sym("T", r"\tau", integer=True, positive=True)  # steps
+n = sym("n", meaning="number of hidden units", integer=True, positive=True)  # hidden units
+m = sym("m", meaning="number of classes", integer=True, positive=True)  # classes
+q = sym("q", meaning="number of inputs", integer=True, positive=True)  # inputs
+T = sym("T", r"\tau", meaning="number of steps", integer=True, positive=True)  # steps
 i, j, k, r = (sym(s, integer=True, positive=True) for s in "ijkr")
-t = sym("t", integer=True, positive=True)
+notation(i, r"index of a row: a hidden unit, $1 \le i \le n$ (a class in $V_{ij}$, $c_i$)")
+notation(j, r"index of a column: a hidden unit, $1 \le j \le n$ (an input in $U_{ij}$)")
+notation(k, "index in a sum over classes or hidden units")
+t = sym("t", meaning=r"step, $1 \le t \le \tau$", integer=True, positive=True)
 
 #: bound indices of the sums inside definitions, one per definition (a definition's sum must not
 #: capture the index it is called with)
 _l1, _l2, _l3, _l4, _l5, _l6 = (sp.Dummy(f"l{s}", integer=True, positive=True) for s in range(1, 7))
 
-W = indexed("W", "W", real=True)
-U = indexed("U", "U", real=True)
-V = indexed("V", "V", real=True)
-b = indexed("b", "b", real=True)
-c = indexed("c", "c", real=True)
+W = indexed("W", "W", meaning="recurrent weights, hidden to hidden", shape=r"${n \times n}$", real=True)
+U = indexed("U", "U", meaning="input weights, input to hidden", shape=r"${n \times q}$", real=True)
+V = indexed("V", "V", meaning="output weights, hidden to output", shape=r"${m \times n}$", real=True)
+b = indexed("b", "b", meaning="hidden bias", shape=r"${n \times 1}$", real=True)
+c = indexed("c", "c", meaning="output bias", shape=r"${m \times 1}$", real=True)
 
 # one step: h^(t-1) → a^(t) → h^(t)
-h_prev = indexed("h_prev", r"h^{(t-1)}", real=True)
-h_t = indexed("h_t", r"h^{(t)}", real=True)
-a_t = indexed("a_t", r"a^{(t)}", real=True)
-x_t = indexed("x_t", r"x^{(t)}", real=True)
+h_prev = indexed("h_prev", r"h^{(t-1)}", meaning="hidden state at step $t - 1$", shape=r"${n \times 1}$", real=True)
+h_t = indexed("h_t", r"h^{(t)}", meaning=r"hidden state at step $t$, $\tanh a^{(t)}$", shape=r"${n \times 1}$",
+              real=True)
+a_t = indexed("a_t", r"a^{(t)}", meaning="pre-activation at step $t$, $b + W h^{(t-1)} + U x^{(t)}$",
+              shape=r"${n \times 1}$", real=True)
+x_t = indexed("x_t", r"x^{(t)}", meaning="input at step $t$", shape=r"${q \times 1}$", real=True)
 ONE_STEP = {a_t: sp.Lambda(r, b[r] + sp.Sum(W[r, _l1] * h_prev[_l1], (_l1, 1, n)) + sp.Sum(U[r, _l2] * x_t[_l2], (_l2, 1, q))),
             h_t: sp.Lambda(r, sp.tanh(a_t[r]))}
 
 # the loss around step t: o^(t), ŷ^(t), and h^(t+1) carrying the rest of the loss
-o_t = indexed("o_t", r"o^{(t)}", real=True)
-yhat_t = indexed("yhat_t", r"\hat{y}^{(t)}", real=True, positive=True)
-y_t = indexed("y_t", r"y^{(t)}", real=True)
-h_next = indexed("h_next", r"h^{(t+1)}", real=True)
+o_t = indexed("o_t", r"o^{(t)}", meaning="output scores at step $t$, $c + V h^{(t)}$", shape=r"${m \times 1}$",
+              real=True)
+yhat_t = indexed("yhat_t", r"\hat{y}^{(t)}", meaning=r"predicted distribution at step $t$, "
+                 r"$\operatorname{softmax}(o^{(t)})$", shape=r"${m \times 1}$", real=True, positive=True)
+y_t = indexed("y_t", r"y^{(t)}", meaning="target at step $t$ (entries sum to 1)", shape=r"${m \times 1}$", real=True)
+h_next = indexed("h_next", r"h^{(t+1)}", meaning="hidden state at step $t + 1$", shape=r"${n \times 1}$", real=True)
 a_next = indexed("a_next", r"a^{(t+1)}", real=True)
 x_next = indexed("x_next", r"x^{(t+1)}", real=True)
-g_next = indexed("g_next", r"(\nabla_{h^{(t+1)}} L)", real=True)
-L = sym("L", real=True)
+g_next = indexed("g_next", r"(\nabla_{h^{(t+1)}} L)", meaning="gradient of the loss with respect to "
+                 "$h^{(t+1)}$, given as values $g$", shape=r"${n \times 1}$", real=True)
+L = sym("L", meaning=r"loss, $L = \sum_t L^{(t)}$, cross-entropy at every step", shape="scalar", real=True)
 AROUND_T = {
     o_t: sp.Lambda(r, c[r] + sp.Sum(V[r, _l3] * h_t[_l3], (_l3, 1, n))),
     yhat_t: sp.Lambda(r, sp.exp(o_t[r]) / sp.Sum(sp.exp(o_t[_l4]), (_l4, 1, m))),
@@ -141,9 +149,9 @@ def one_step_derivation() -> Derivation:
 
 # the Jacobian product at τ = 3 steps: h^(1) → h^(2) → h^(3)
 PRODUCT_N = 2
-h1 = indexed("h1", r"h^{(1)}", real=True)
-h2 = indexed("h2", r"h^{(2)}", real=True)
-h3 = indexed("h3", r"h^{(3)}", real=True)
+h1 = indexed("h1", r"h^{(1)}", meaning="hidden state at step 1", shape=r"${2 \times 1}$", real=True)
+h2 = indexed("h2", r"h^{(2)}", meaning="hidden state at step 2", shape=r"${2 \times 1}$", real=True)
+h3 = indexed("h3", r"h^{(3)}", meaning="hidden state at step 3", shape=r"${2 \times 1}$", real=True)
 a2 = indexed("a2", r"a^{(2)}", real=True)
 a3 = indexed("a3", r"a^{(3)}", real=True)
 ux2 = indexed("ux2", r"(Ux^{(2)})", real=True)
@@ -167,13 +175,15 @@ def jacobian_product_derivation() -> Derivation:
     D3 = _diag(1 - h3[s + 1] ** 2 for s in range(N))
     D2 = _diag(1 - h2[s + 1] ** 2 for s in range(N))
     d = Derivation("rnn_jacobian_product", "The Jacobian across two steps as a product",
-                   J31, definitions=THREE_STEPS, label="rnn-bptt-jacobian-product")
+                   J31, definitions=THREE_STEPS, label="rnn-bptt-jacobian-product",
+                   lhs=sp.Symbol(r"\frac{\partial h^{(3)}}{\partial h^{(1)}}"))
+    notation(d.lhs, r"Jacobian of $h^{(3)}$ with respect to $h^{(1)}$", r"${2 \times 2}$")
     # the chain rule written entry by entry (a MatMul of Derivative matrices would be evaluated,
     # and SymPy's doit() turns ∂h3/∂h2 of two indexed symbols into a silent 0)
     chain = sp.ImmutableMatrix(N, N, lambda a_, b_: sp.Add(*[
         _mul(J32[a_, s], J21[s, b_]) for s in range(N)], evaluate=False))
     d.step(chain, r"chain rule: $h^{(3)}$ depends on $h^{(1)}$ only through $h^{(2)}$")
-    d.step(sp.MatMul(D3, Wm, D2, Wm, evaluate=False), "one-step Jacobian (eq. rnn-bptt-one-step), twice")
+    d.step(sp.MatMul(D3, Wm, D2, Wm, evaluate=False), "the one-step Jacobian derived above, twice")
     return d
 
 
@@ -202,13 +212,14 @@ def recursion_matrix_derivation() -> Derivation:
     d = Derivation("rnn_bptt_recursion_matrix", "The BPTT recursion in matrix form (n = m = 2)", grad,
                    definitions=AROUND_T, instances=[{n: N, m: M, q: 1}], label="rnn-bptt-recursion-matrix",
                    lhs=sp.Symbol(r"\nabla_{h^{(t)}} L"))
+    notation(d.lhs, "gradient of the loss with respect to $h^{(t)}$", r"${n \times 1}$")
     d.step(sp.ImmutableMatrix(N, 1, lambda a_, _: sp.Sum((yhat_t[k] - y_t[k]) * V[k, a_ + 1], (k, 1, M))
                               + sp.Sum(g_next[k] * (1 - h_next[k] ** 2) * W[k, a_ + 1], (k, 1, N))),
            "elementwise, the recursion derived above", given=[SUM_TO_ONE])
     d.step(sp.MatAdd(sp.MatMul(_explicit(V, M, N).T, _explicit(yhat_t, M) - _explicit(y_t, M), evaluate=False),
                      sp.MatMul(_explicit(W, N, N).T, _diag(1 - h_next[s + 1] ** 2 for s in range(N)),
                                _explicit(g_next, N), evaluate=False), evaluate=False),
-           r"$V^\top(\hat y - y) + W^\top \operatorname{diag}(1 - h^{(t+1)2})\,\nabla_{h^{(t+1)}}L$")
+           r"$V^\top(\hat y - y) + W^\top \operatorname{diag}(1 - (h^{(t+1)})^2)\,\nabla_{h^{(t+1)}}L$")
     return d
 
 
@@ -222,7 +233,7 @@ def derivations() -> list[Derivation]:
 
 
 def eq_10_21_printed(size: int):
-    r"""The book's printed form :math:`W^\top (\nabla_{h^{(t+1)}}L)\,\operatorname{diag}(1 - h^{(t+1)2})`
+    r"""The book's printed form :math:`W^\top (\nabla_{h^{(t+1)}}L)\,\operatorname{diag}(1 - (h^{(t+1)})^2)`
     built from matrix symbols of hidden size ``size``; raises :class:`sympy.ShapeError` when the
     product is undefined (every size but 1)."""
     Ws = sp.MatrixSymbol("W", size, size)
@@ -232,7 +243,7 @@ def eq_10_21_printed(size: int):
 
 
 def eq_10_21_corrected(size: int):
-    r""":math:`W^\top \operatorname{diag}(1 - h^{(t+1)2})\,\nabla_{h^{(t+1)}}L`: an ``(size, 1)`` vector."""
+    r""":math:`W^\top \operatorname{diag}(1 - (h^{(t+1)})^2)\,\nabla_{h^{(t+1)}}L`: an ``(size, 1)`` vector."""
     Ws = sp.MatrixSymbol("W", size, size)
     g = sp.MatrixSymbol("g", size, 1)
     D = sp.MatrixSymbol("D", size, size)
@@ -260,12 +271,15 @@ def erratum_10_21(sizes=(1, 2, 3, 8)) -> CheckTable:
 
 # ---- the general formulas for the parameter gradients, and the explicit model ------------------
 
-hh = indexed("h", "h", real=True)          # h[i, t] = h_i^(t); h[i, 0] = h0_i
-gh = indexed("gh", r"(\nabla_{h} L)", real=True)  # gh[i, t] = (∇_{h(t)} L)_i
-yy = indexed("yhat", r"\hat{y}", real=True)
-ty = indexed("y", "y", real=True)
-xx = indexed("x", "x", real=True)
-s_ = sym("s", integer=True, positive=True)
+hh = indexed("h", "h", meaning=r"hidden states, $h_{i,t} = h^{(t)}_i$; $h_{i,0} = h^{(0)}_i$ is given",
+             shape=r"${n \times (\tau + 1)}$", real=True)          # h[i, t] = h_i^(t); h[i, 0] = h0_i
+gh = indexed("gh", r"(\nabla_{h} L)", meaning=r"gradients, $(\nabla_h L)_{i,t} = (\nabla_{h^{(t)}} L)_i$",
+             shape=r"${n \times \tau}$", real=True)  # gh[i, t] = (∇_{h(t)} L)_i
+yy = indexed("yhat", r"\hat{y}", meaning=r"predicted distributions, $\hat y_{i,t} = \hat y^{(t)}_i$",
+             shape=r"${m \times \tau}$", real=True)
+ty = indexed("y", "y", meaning=r"targets, $y_{i,t} = y^{(t)}_i$", shape=r"${m \times \tau}$", real=True)
+xx = indexed("x", "x", meaning=r"inputs, $x_{j,t} = x^{(t)}_j$", shape=r"${q \times \tau}$", real=True)
+s_ = sym("s", meaning=r"step in a sum over time, $1 \le s \le \tau$", integer=True, positive=True)
 #: ∂L/∂θ for every parameter, as sums over time of per-step terms (instantiated by :func:`bptt_symbolic`).
 PARAMETER_GRADIENTS = {
     "W": sp.Sum((1 - hh[i, s_] ** 2) * gh[i, s_] * hh[j, s_ - 1], (s_, 1, T)),
@@ -433,7 +447,7 @@ def loss(p: dict, xs, ys) -> float:
 
 
 def backward(p: dict, xs, ys) -> dict:
-    """Every parameter gradient by BPTT (eq. rnn-bptt-recursion-matrix and :data:`PARAMETER_GRADIENTS`)."""
+    """Every parameter gradient by BPTT (:func:`recursion_matrix_derivation` and :data:`PARAMETER_GRADIENTS`)."""
     xs, ys = _check(p, xs, ys)
     hs, yhats = forward(p, xs)
     grads = {name: np.zeros_like(np.asarray(p[name], dtype=float)) for name in ("W", "U", "V", "b", "c")}
@@ -499,6 +513,8 @@ def gamma(activation: str = "tanh") -> sp.Expr:
 #: u = f(z), and the open interval of values f takes: tanh' = 1 − tanh², σ' = σ(1 − σ).
 #: :func:`gamma` checks the identity.
 _Z, _U = sp.Symbol("z", real=True), sp.Symbol("u", real=True)
+notation(_Z, "argument of the activation", "scalar")
+notation(sp.Function("sigma"), r"logistic sigmoid, $\sigma(z) = 1/(1 + e^{-z})$")
 _ACTIVATION_OF = {"tanh": sp.tanh(_Z), "sigmoid": 1 / (1 + sp.exp(-_Z))}
 _SLOPE_OF_VALUE = {"tanh": (1 - _U**2, (-1, 1)), "sigmoid": (_U * (1 - _U), (0, 1))}
 
@@ -527,12 +543,17 @@ def _gamma(activation: str) -> sp.Expr:
 
 
 #: γ (the activation's largest slope), λ₁ (the largest singular value of W) and the lag ℓ = t − k.
-GAMMA, LAMBDA_1, LAG = sym("gamma_act", r"\gamma", positive=True), sym("lambda_1", r"\lambda_1", positive=True), \
-    sym("lag", r"\ell", integer=True, nonnegative=True)
+GAMMA, LAMBDA_1, LAG = sym("gamma_act", r"\gamma", meaning="largest slope of the activation (1 for tanh, 1/4 for the "
+                           "sigmoid)", shape="scalar", positive=True), \
+    sym("lambda_1", r"\lambda_1", meaning=r"largest singular value of $W$, $\lVert W\rVert_2$", shape="scalar",
+        positive=True), \
+    sym("lag", r"\ell", meaning="lag: the number of steps between the two hidden states", integer=True,
+        nonnegative=True)
 #: ‖∂h^(t)/∂h^(t−ℓ)‖₂ ≤ (γλ₁)^ℓ: each one-step Jacobian diag(σ′)W has spectral norm at most γλ₁
 #: (the norm is submultiplicative). :func:`norm_bound` evaluates this object and
 #: :func:`bound_table` checks it against measured norms.
 NORM_BOUND = sp.Le(sym("jacobian_norm", r"\left\lVert \partial h^{(t)} / \partial h^{(t-\ell)} \right\rVert_2",
+                       meaning=r"spectral norm of the Jacobian across $\ell$ steps", shape="scalar",
                        nonnegative=True), (GAMMA * LAMBDA_1) ** LAG)
 
 
@@ -691,15 +712,15 @@ def numeric_checks() -> list[CheckTable]:
 
 
 def check_jacobian_product(steps: int, hidden: int = 3) -> dict:
-    r"""Check :math:`\partial h^{(\tau)}/\partial h^{(0)} = \prod_t \operatorname{diag}(1 - h^{(t)2})W`
+    r"""Check :math:`\partial h^{(\tau)}/\partial h^{(0)} = \prod_t \operatorname{diag}(1 - (h^{(t)})^2)W`
     symbolically, element by element, for ``steps`` steps of ``hidden`` units.
 
     Route 1: SymPy differentiates each step's definition :math:`h^{(t)} = \tanh(b + W h^{(t-1)} +
     (Ux)^{(t)})` with respect to every entry of :math:`h^{(t-1)}` and, with
-    :math:`\tanh a^{(t)}` named :math:`h^{(t)}`, the result must be :math:`(1 - h_i^{(t)2}) W_{ij}`.
+    :math:`\tanh a^{(t)}` named :math:`h^{(t)}`, the result must be :math:`(1 - (h^{(t)}_i)^2) W_{ij}`.
     Route 2: the chain rule composes those Jacobians forward (:math:`J \leftarrow J_t J`, as the
     unrolled product) and backward (:math:`G \leftarrow G J_t`, as BPTT does); the two products
-    are expanded into polynomials in :math:`W_{ij}` and :math:`d^{(t)}_i = 1 - h_i^{(t)2}` and
+    are expanded into polynomials in :math:`W_{ij}` and :math:`d^{(t)}_i = 1 - (h^{(t)}_i)^2` and
     must agree entry by entry. Returns counts; raises :class:`DerivationError` on a mismatch.
     """
     if steps < 1 or hidden < 1:

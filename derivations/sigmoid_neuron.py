@@ -38,7 +38,7 @@ import functools
 import numpy as np
 import sympy as sp
 
-from .core import Derivation, Result, evaluate, indexed, sym
+from .core import Derivation, Result, evaluate, indexed, notation, sym
 from .core import shown_product as _mul
 from .oracles import CheckTable, crosscheck
 
@@ -50,15 +50,18 @@ SIZES = (1, 2)
 N_SHOWN = 3
 
 # ---- symbols (each made in one place) -----------------------------------------------------
-n = sym("n", integer=True, positive=True)
+n = sym("n", meaning="number of inputs", integer=True, positive=True)
 j, k = (sym(s, integer=True, positive=True) for s in "jk")
-w = indexed("w", "w", real=True)
-x = indexed("x", "x", real=True)
-b = sym("b", real=True)
-z = sym("z", real=True)
-a = sym("a", real=True)
-sigma = sym("sigma", r"\sigma", real=True)
-u = sym("u", real=True)  # the argument of σ in the standalone derivation of σ'
+notation(j, r"index of an input, $1 \le j \le n$")
+notation(k, r"index of an input in a sum, $1 \le k \le n$")
+w = indexed("w", "w", meaning="weights", shape=r"${n \times 1}$", real=True)
+x = indexed("x", "x", meaning="input", shape=r"${n \times 1}$", real=True)
+b = sym("b", meaning="bias", shape="scalar", real=True)
+z = sym("z", meaning=r"the neuron's input, $w^\top x + b$", shape="scalar", real=True)
+a = sym("a", meaning=r"the neuron's activation, $\sigma(z)$", shape="scalar", real=True)
+sigma = sym("sigma", r"\sigma", meaning=r"logistic sigmoid, $\sigma(u) = 1/(1 + e^{-u})$", shape="scalar", real=True)
+u = sym("u", meaning=r"argument of $\sigma$ in the derivation of $\sigma'$", shape="scalar",
+        real=True)  # the argument of σ in the standalone derivation of σ'
 
 
 

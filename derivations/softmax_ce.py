@@ -34,7 +34,7 @@ import itertools
 import numpy as np
 import sympy as sp
 
-from .core import Condition, Derivation, Result, evaluate, indexed, sym
+from .core import Condition, Derivation, Result, evaluate, indexed, notation, sym
 from .core import shown_product as _mul
 from .oracles import CheckTable, crosscheck
 
@@ -46,13 +46,20 @@ SIZES = range(2, 7)
 N_SHOWN = 3
 
 # ---- symbols (each made in one place) -----------------------------------------------------
-n = sym("n", integer=True, positive=True)
+n = sym("n", meaning="number of classes", integer=True, positive=True)
 i, j, k = (sym(s, integer=True, positive=True) for s in "ijk")
-m = sym("m", real=True)
-z = indexed("z", "z", real=True)
-y = indexed("y", "y", real=True, nonnegative=True)
-yhat = indexed("yhat", r"\hat{y}", real=True, positive=True)
-CE = sym("CE", r"\mathrm{CE}", real=True)
+notation(i, r"index of a class, $1 \le i \le n$")
+notation(j, r"index of a class in a sum, $1 \le j \le n$")
+notation(k, r"index of a class, $1 \le k \le n$")
+m = sym("m", meaning=r"any real shift of the logits; the stable form takes $m = \max_j z_j$", shape="scalar",
+        real=True)
+z = indexed("z", "z", meaning="logits", shape=r"${n \times 1}$", real=True)
+y = indexed("y", "y", meaning="target: one-hot or any distribution (entries ≥ 0, sum 1)", shape=r"${n \times 1}$",
+            real=True, nonnegative=True)
+yhat = indexed("yhat", r"\hat{y}", meaning=r"predicted distribution $\operatorname{softmax}(z)$ (seed eq. 1)",
+               shape=r"${n \times 1}$", real=True, positive=True)
+CE = sym("CE", r"\mathrm{CE}", meaning="cross-entropy of the prediction against the target (seed eq. 2)",
+         shape="scalar", real=True)
 
 #: ŷ_k := e^{z_k} / Σ_j e^{z_j}  (seed eq. 1)
 SOFTMAX = sp.Lambda(k, sp.exp(z[k]) / sp.Sum(sp.exp(z[j]), (j, 1, n)))
@@ -212,14 +219,14 @@ def naive_softmax(z):
 
 
 def logsumexp(z):
-    """log Σ e^{z_j}, computed as m + log Σ e^{z_j − m} with m = max z (eq. logsumexp-shift)."""
+    """log Σ e^{z_j}, computed as m + log Σ e^{z_j − m} with m = max z (proved by :func:`logsumexp_derivation`)."""
     z = _as_logits(z)
     m_ = z.max()
     return m_ + np.log(np.exp(z - m_).sum())
 
 
 def softmax(z):
-    """Softmax computed as softmax(z − max z) (eq. softmax-shift): finite for any finite logits."""
+    """Softmax computed as softmax(z − max z) (proved by :func:`softmax_shift_derivation`): finite for any finite logits."""
     z = _as_logits(z)
     e = np.exp(z - z.max())
     return e / e.sum()
@@ -240,7 +247,7 @@ def cross_entropy(z, y):
 
 
 def cross_entropy_grad(z, y):
-    """∂CE/∂z = ŷ Σy − y (eq. ce-gradient before Σy = 1 is used)."""
+    """∂CE/∂z = ŷ Σy − y (:func:`gradient_derivation` before Σy = 1 is used)."""
     z = _as_logits(z)
     y = _check_target(z, y)
     return softmax(z) * y.sum() - y

@@ -12,19 +12,19 @@ Notation (column vectors; the true window and the corrupt window share every par
 - :math:`J = \max(\Delta + s_c - s, 0)` the max-margin objective (seed eq. 6);
 - :math:`\delta_i = U_i f'(z_i)` and :math:`\delta_{c,i} = U_i f'(z_{c,i})`.
 
-Equations derived and checked here (on the branch :math:`J > 0`, where :math:`J = \Delta + s_c - s`):
+Equations derived and checked here (on the branch :math:`\mathcal{J} > 0`, where :math:`\mathcal{J} = \Delta + s_c - s`):
 
 .. math::
 
-   \frac{\partial J}{\partial s} = -1,\quad \frac{\partial J}{\partial s_c} = 1,\quad
-   \frac{\partial J}{\partial W_{ij}} = -\delta_i x_j + \delta_{c,i} x_{c,j},\quad
-   \frac{\partial J}{\partial b_i} = -\delta_i + \delta_{c,i},\quad
-   \frac{\partial J}{\partial U_i} = -a_i + a_{c,i},
+   \frac{\partial \mathcal{J}}{\partial s} = -1,\quad \frac{\partial \mathcal{J}}{\partial s_c} = 1,\quad
+   \frac{\partial \mathcal{J}}{\partial W_{ij}} = -\delta_i x_j + \delta_{c,i} x_{c,j},\quad
+   \frac{\partial \mathcal{J}}{\partial b_i} = -\delta_i + \delta_{c,i},\quad
+   \frac{\partial \mathcal{J}}{\partial U_i} = -a_i + a_{c,i},
 
 .. math::
 
-   \frac{\partial J}{\partial x_j} = -\sum_k \delta_k W_{kj},\qquad
-   \frac{\partial J}{\partial x_{c,j}} = \sum_k \delta_{c,k} W_{kj}.
+   \frac{\partial \mathcal{J}}{\partial x_j} = -\sum_k \delta_k W_{kj},\qquad
+   \frac{\partial \mathcal{J}}{\partial x_{c,j}} = \sum_k \delta_{c,k} W_{kj}.
 
 Where :math:`J < 0` every gradient is 0; at :math:`J = 0` (the kink) the gradient is undefined.
 
@@ -49,7 +49,7 @@ import numpy as np
 import sympy as sp
 from sympy.core.function import AppliedUndef
 
-from .core import Condition, Derivation, Result, evaluate, indexed, sym
+from .core import Condition, Derivation, Result, evaluate, indexed, notation, sym
 from .core import shown_product as _mul
 from .oracles import CheckTable, crosscheck
 from .sigmoid_neuron import logistic, sigmoid
@@ -67,25 +67,37 @@ KINK_TOL = 1e-12
 M_SHOWN, D_SHOWN = 2, 2
 
 # ---- symbols (each made in one place) -----------------------------------------------------
-m = sym("m", integer=True, positive=True)
-D = sym("D", integer=True, positive=True)
+m = sym("m", meaning="number of hidden units", integer=True, positive=True)
+D = sym("D", meaning=r"input size, $D = dN$ (window length $N$ × word-vector dimension $d$)", integer=True,
+        positive=True)
 i, j, k, l = (sym(t, integer=True, positive=True) for t in "ijkl")
-W = indexed("W", "W", real=True)
-b = indexed("b", "b", real=True)
-U = indexed("U", "U", real=True)
-x = indexed("x", "x", real=True)
-xc = indexed("x_c", "x_{c}", real=True)
-z = indexed("z", "z", real=True)
-zc = indexed("z_c", "z_{c}", real=True)
-a = indexed("a", "a", real=True)
-ac = indexed("a_c", "a_{c}", real=True)
-delta = indexed("delta", r"\delta", real=True)
-deltac = indexed("delta_c", r"\delta_{c}", real=True)
-s = sym("s", real=True)
-s_c = sym("s_c", "s_{c}", real=True)
-J = sym("J", r"\mathcal{J}", real=True)
-Delta = sym("Delta", r"\Delta", real=True)
+notation(i, r"index of a hidden unit, $1 \le i \le m$")
+notation(j, r"index of an input, $1 \le j \le D$")
+notation(k, r"index of a hidden unit in a sum, $1 \le k \le m$")
+notation(l, r"index of an input in a sum, $1 \le l \le D$")
+W = indexed("W", "W", meaning="hidden-layer weights, shared by both windows", shape=r"${m \times D}$", real=True)
+b = indexed("b", "b", meaning="hidden-layer bias", shape=r"${m \times 1}$", real=True)
+U = indexed("U", "U", meaning="scoring weights", shape=r"${m \times 1}$", real=True)
+x = indexed("x", "x", meaning="true window, its word vectors stacked", shape=r"${D \times 1}$", real=True)
+xc = indexed("x_c", "x_{c}", meaning="corrupt window, its word vectors stacked", shape=r"${D \times 1}$", real=True)
+z = indexed("z", "z", meaning="hidden pre-activation of the true window, $Wx + b$", shape=r"${m \times 1}$", real=True)
+zc = indexed("z_c", "z_{c}", meaning="hidden pre-activation of the corrupt window, $Wx_c + b$", shape=r"${m \times 1}$",
+             real=True)
+a = indexed("a", "a", meaning="hidden activation of the true window, $f(z)$", shape=r"${m \times 1}$", real=True)
+ac = indexed("a_c", "a_{c}", meaning="hidden activation of the corrupt window, $f(z_c)$", shape=r"${m \times 1}$",
+             real=True)
+delta = indexed("delta", r"\delta", meaning=r"error of a hidden unit, $\delta_i = U_i f'(z_i)$",
+                shape=r"${m \times 1}$", real=True)
+deltac = indexed("delta_c", r"\delta_{c}", meaning=r"error of a hidden unit for the corrupt window, "
+                 r"$\delta_{c,i} = U_i f'(z_{c,i})$", shape=r"${m \times 1}$", real=True)
+s = sym("s", meaning=r"score of the true window, $U^\top a$", shape="scalar", real=True)
+s_c = sym("s_c", "s_{c}", meaning=r"score of the corrupt window, $U^\top a_c$", shape="scalar", real=True)
+J = sym("J", r"\mathcal{J}", meaning=r"max-margin objective, $\max(\Delta + s_c - s, 0)$ (seed eq. 6)",
+        shape="scalar", real=True)
+Delta = sym("Delta", r"\Delta", meaning="margin by which the true window should outscore the corrupt one",
+            shape="scalar", real=True)
 f = sp.Function("f", real=True)
+notation(f, "activation, elementwise (generic in the derivations, the sigmoid in numbers)")
 
 #: The margin u = Δ + s_c − s; J = max(u, 0).
 MARGIN = Delta + s_c - s
@@ -101,7 +113,7 @@ MODEL = {
     delta: sp.Lambda(i, U[i] * sp.Derivative(f(z[i]), z[i])),
     deltac: sp.Lambda(i, U[i] * sp.Derivative(f(zc[i]), zc[i])),
 }
-#: On the branch J > 0 the objective is the margin itself.
+#: On the branch 𝒥 > 0 the objective is the margin itself.
 BRANCH = {**MODEL, J: MARGIN}
 
 ACTIVE = Condition(sp.StrictGreaterThan(MARGIN, 0), (sp.Eq(sp.Heaviside(MARGIN), 1),))
@@ -118,7 +130,7 @@ def _instances():
 
 @functools.cache
 def margin_derivation(active: bool = True) -> Derivation:
-    """∂J/∂s and ∂J/∂s_c of J = max(Δ + s_c − s, 0), on one side of the kink."""
+    """∂𝒥/∂s and ∂𝒥/∂s_c of J = max(Δ + s_c − s, 0), on one side of the kink."""
     cond, vals, word = (ACTIVE, (-1, 1), "active") if active else (FLAT, (0, 0), "flat")
     d = Derivation(f"margin_{word}", f"The max-margin objective where J {'>' if active else '<'} 0",
                    sp.ImmutableMatrix([sp.Derivative(J, s), sp.Derivative(J, s_c)]),
@@ -134,9 +146,9 @@ def _branch_derivation(name, title, wrt, direct, local, local_why, final, final_
     d = Derivation(name, title, sp.Derivative(J, wrt), definitions=BRANCH, instances=_instances(),
                    label=label)
     d.step(_mul(sp.Derivative(J, s), sp.Derivative(s, wrt)) + _mul(sp.Derivative(J, s_c), sp.Derivative(s_c, wrt)),
-           "chain rule: the parameter reaches $J$ through both scores")
+           r"chain rule: the parameter reaches $\mathcal{J}$ through both scores")
     d.step(-sp.Derivative(s, wrt) + sp.Derivative(s_c, wrt),
-           r"$\partial J/\partial s = -1$, $\partial J/\partial s_c = 1$ where $J > 0$")
+           r"$\partial \mathcal{J}/\partial s = -1$, $\partial \mathcal{J}/\partial s_c = 1$ where $\mathcal{J} > 0$")
     d.step(local, local_why)
     if final is not None:
         d.step(final, final_why)
@@ -214,7 +226,7 @@ FLAT_SYMBOLS = {**_plain(W, "W", M_SHOWN, D_SHOWN), **_plain(b, "b", M_SHOWN), *
 
 def with_sigmoid(expr):
     r"""Make the generic activation concrete: f → σ, f' → σ' = e^{-t}/(1 + e^{-t})²
-    (= σ(1 − σ), eq. sigmoid-neuron-sigma-prime)."""
+    (= σ(1 − σ), proved by :func:`derivations.sigmoid_neuron.sigmoid_prime_derivation`)."""
     def conc(e):
         t = e.args[0]
         return logistic(t) if e.func.__name__ == "f" else sp.exp(-t) / (1 + sp.exp(-t)) ** 2
@@ -228,7 +240,7 @@ def flat(expr):
 
 @functools.cache
 def results() -> list[Result]:
-    """∂J/∂W_ij, ∂J/∂b_i, ∂J/∂U_i, ∂J/∂x_j, ∂J/∂x_c,j at m = D = 2, on the branch J > 0.
+    """∂𝒥/∂W_ij, ∂𝒥/∂b_i, ∂𝒥/∂U_i, ∂𝒥/∂x_j, ∂𝒥/∂x_c,j at m = D = 2, on the branch 𝒥 > 0.
 
     ``of`` is J = Δ + s_c − s, the objective where it is positive (the published branch).
     """
@@ -314,7 +326,7 @@ def backward(params, x_, x_c, delta: float = 1.0) -> dict:
                          "and has no gradient there")
     dJ_ds, dJ_dsc = (-1.0, 1.0) if u > 0 else (0.0, 0.0)  # eq. (window-scorer-margin-active/flat)
     U_ = np.asarray(params["U"], dtype=float)
-    delta_ = dJ_ds * U_ * fwd["a"] * (1 - fwd["a"])  # ∂J/∂z = ∂J/∂s · U ∘ f'(z)
+    delta_ = dJ_ds * U_ * fwd["a"] * (1 - fwd["a"])  # ∂𝒥/∂z = ∂𝒥/∂s · U ∘ f'(z)
     delta_c = dJ_dsc * U_ * fwd_c["a"] * (1 - fwd_c["a"])
     return {"J": max(u, 0.0), "s": fwd["s"], "s_c": fwd_c["s"],
             "dW": np.outer(delta_, fwd["x"]) + np.outer(delta_c, fwd_c["x"]),
@@ -360,7 +372,7 @@ def window_vector(words, table) -> np.ndarray:
 
 
 def embedding_gradient(grads, table) -> dict[str, np.ndarray]:
-    """∂J/∂L_w for every word: its slices of ∂J/∂x and ∂J/∂x_c, summed over its occurrences."""
+    """∂𝒥/∂L_w for every word: its slices of ∂𝒥/∂x and ∂𝒥/∂x_c, summed over its occurrences."""
     dim = len(next(iter(table.values())))
     out = {w: np.zeros(dim) for w in table}
     for words, g in ((TRUE_WINDOW, grads["dx"]), (CORRUPT_WINDOW, grads["dx_c"])):
@@ -387,7 +399,7 @@ def _loss(params, table, delta=1.0):
 def numeric_checks() -> list[CheckTable]:
     """The published results against independent oracles; the NumPy code against differences."""
     return [crosscheck(results(), points=2, seed=0,
-                       title=f"∂J/∂W, ∂J/∂b, ∂J/∂U, ∂J/∂x, ∂J/∂x_c (m = D = {M_SHOWN}, f = σ, J > 0) "
+                       title=f"∂𝒥/∂W, ∂𝒥/∂b, ∂𝒥/∂U, ∂𝒥/∂x, ∂𝒥/∂x_c (m = D = {M_SHOWN}, f = σ, 𝒥 > 0) "
                              "against independent oracles"),
             numpy_table()]
 
@@ -417,11 +429,11 @@ def numpy_table(h: float = 1e-6) -> CheckTable:
         arr = np.asarray(params[key])
         num = np.array([fd(lambda idx, t: perturbed(key, idx, t))(idx) for idx in np.ndindex(arr.shape)])
         err = float(np.max(np.abs(grads["d" + key].ravel() - num)))
-        out.rows.append({"gradient": f"∂J/∂{key}", "entries": arr.size, "max |backward − difference|": err,
+        out.rows.append({"gradient": f"∂𝒥/∂{key}", "entries": arr.size, "max |backward − difference|": err,
                          "tolerance": "1e-8", "passed": err <= 1e-8})
     emb = embedding_gradient(grads, table)
     errs = [abs(emb[w][c] - fd(lambda idx, t: perturbed_word(w, c, t))(0)) for w in table for c in range(len(table[w]))]
-    out.rows.append({"gradient": "∂J/∂L (embedding rows, both windows)", "entries": len(errs),
+    out.rows.append({"gradient": "∂𝒥/∂L (L: the embedding table; rows of both windows)", "entries": len(errs),
                      "max |backward − difference|": float(max(errs)), "tolerance": "1e-8",
                      "passed": max(errs) <= 1e-8})
     return out

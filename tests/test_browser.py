@@ -188,3 +188,109 @@ def test_the_page_check_catches_each_kind_of_fault(browser, tmp_path):
                    "1 typeset formulas have no size", "requests leaving the site: ['https://example.com/tracker.png']",
                    "broken resources: ['404 "):
         assert needle in text, (needle, text)
+
+
+# ---- Layout at a desktop width and a phone's ------------------------------------------------
+
+LAYOUT = """() => {
+    const col = e => e.getBoundingClientRect();
+    const svgsOutside = e => { const r = col(e);
+        return [...e.querySelectorAll('svg')].some(s => { const q = s.getBoundingClientRect();
+            return q.width > 0 && (q.right > r.right + 1 || q.left < r.left - 1); }); };
+    const eqs = [...document.querySelectorAll('article div.math, main div.math')];
+    const notes = [...document.querySelectorAll('div.math-rows .math-note')];
+    const misplaced = notes.filter(n => { const rhs = n.parentElement.querySelector('.math-rhs');
+        return rhs && n.getBoundingClientRect().top < rhs.getBoundingClientRect().bottom - 1; });
+    const main = document.querySelector('main') || document.body;
+    const imgs = [...main.querySelectorAll('img')].filter(i => !i.closest('.bd-header, nav, footer'));
+    return {
+      equations: eqs.length,
+      wide: eqs.filter(svgsOutside).map(e => (e.id || '') + ' ' + (e.querySelector('[aria-label]')?.getAttribute('aria-label') || '').slice(0, 60)),
+      page_width: document.documentElement.scrollWidth, viewport: window.innerWidth,
+      notes: notes.length, notes_beside: misplaced.length,
+      no_alt: imgs.filter(i => !(i.alt || '').trim() || /\\.(png|svg|jpe?g)$|^[0-9a-f]{16,}/i.test(i.alt.trim())).map(i => i.src.split('/').pop()),
+      no_caption: imgs.filter(i => { const f = i.closest('figure'); return !f || !(f.querySelector('figcaption')?.textContent || '').trim(); }).map(i => i.src.split('/').pop()),
+    };
+}"""
+
+#: At a phone's width, at most this share of display equations may scroll inside themselves.
+PHONE_SCROLL_SHARE = 0.10
+
+
+def layout_problems(stats: dict, width: int, rel: str) -> list[str]:
+    """What is wrong with one page's layout at ``width`` (the page's LAYOUT stats)."""
+    problems = []
+    if width >= 1200 and stats["wide"]:
+        problems.append(f"{rel} @{width}: {len(stats['wide'])} display equations wider than their column: {stats['wide'][:3]}")
+    if stats["page_width"] > stats["viewport"] + 1:
+        problems.append(f"{rel} @{width}: the page scrolls sideways ({stats['page_width']} px in {stats['viewport']})")
+    if width < 600 and stats["notes_beside"]:
+        problems.append(f"{rel} @{width}: {stats['notes_beside']} of {stats['notes']} reasons beside their step, not under it")
+    if stats["no_alt"]:
+        problems.append(f"{rel}: figures without alt text: {stats['no_alt'][:3]}")
+    if stats["no_caption"]:
+        problems.append(f"{rel}: figures without a caption: {stats['no_caption'][:3]}")
+    return problems
+
+
+def _layouts(browser, url: str, pages: list[str], width: int) -> dict[str, dict]:
+    ctx = browser.new_context(viewport={"width": width, "height": 900})
+    try:
+        page = ctx.new_page()
+        out = {}
+        for rel in pages:
+            page.goto(url + rel, wait_until="load")
+            out[rel] = page.evaluate(LAYOUT)
+        return out
+    finally:
+        ctx.close()
+
+
+def test_every_page_fits_a_desktop_and_a_phone(browser, server, built_site):
+    """At 1366 px no display equation is wider than its column; at 390 px no page scrolls
+    sideways, reasons sit under their steps, and at most 10% of the display equations need to
+    scroll inside themselves (a matrix may; the site's derivations are cut into rows that break
+    at + and −). Every figure has alt text and a caption."""
+    pages = [p for p in _pages(built_site) if p != "search.html"]
+    problems, scrolling, total = [], 0, 0
+    for width in (1366, 390):
+        for rel, stats in _layouts(browser, server, pages, width).items():
+            problems += layout_problems(stats, width, rel)
+            if width == 390:
+                scrolling += len(stats["wide"])
+                total += stats["equations"]
+    assert total > 50
+    if scrolling > PHONE_SCROLL_SHARE * total:
+        problems.append(f"@390: {scrolling} of {total} display equations scroll inside themselves "
+                        f"(at most {PHONE_SCROLL_SHARE:.0%})")
+    assert not problems, "\n".join(problems)
+
+
+BROKEN_LAYOUT = """<!doctype html><html><head><meta name="viewport" content="width=device-width">
+<style>div.math { overflow-x: auto; } .math-rest { display: flex; }</style></head><body><main>
+<div class="math" id="too-wide"><mjx-container aria-label="x"><svg width="2000" height="20"></svg></mjx-container></div>
+<div class="math math-rows"><div class="math-grid"><div class="math-row"><span class="math-rest">
+<span class="math-rhs"><svg width="50" height="20"></svg></span><span class="math-note">(a reason beside its step)</span>
+</span></div></div></div>
+<pre style="width: 900px">a line that pushes the page sideways</pre>
+<img src="data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==" alt="3f2a9c1b7d4e5f60a1b2.png">
+<figure><img src="data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==" alt="A described figure"></figure>
+</main></body></html>"""
+
+
+def test_the_layout_check_catches_each_kind_of_fault(browser, tmp_path):
+    """The checks above can fail: a page with a too-wide equation, a sideways-scrolling line, a
+    reason beside its step on a phone, a figure whose alt text is a file name and one without a
+    caption is reported for each."""
+    (tmp_path / "bad.html").write_text(BROKEN_LAYOUT)
+    httpd, url = _serve(tmp_path)
+    try:
+        found = {w: layout_problems(_layouts(browser, url, ["bad.html"], w)["bad.html"], w, "bad.html")
+                 for w in (1366, 390)}
+    finally:
+        httpd.shutdown()
+    desktop, phone = "\n".join(found[1366]), "\n".join(found[390])
+    assert "1 display equations wider than their column" in desktop and "too-wide" in desktop
+    assert "the page scrolls sideways" in phone
+    assert "1 of 1 reasons beside their step" in phone
+    assert "figures without alt text" in desktop and "figures without a caption" in desktop

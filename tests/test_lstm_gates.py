@@ -207,6 +207,44 @@ def test_carousel_outlives_the_simple_rnn():
     assert rnn[-1] < 1e-3 * rnn[0]
 
 
+@pytest.mark.parametrize("hidden, steps, seed, bias", [(8, 40, 0, 3.0), (16, 60, 0, 3.0), (5, 20, 2, 0.0)])
+def test_carousel_parts_are_the_carousel_and_its_pieces(hidden, steps, seed, bias):
+    lags, lstm, _ = topic.carousel_curves(hidden=hidden, steps=steps, seed=seed, forget_bias=bias)
+    parts = topic.carousel_parts(hidden=hidden, steps=steps, seed=seed, forget_bias=bias)
+    np.testing.assert_array_equal(parts["lags"], lags)
+    np.testing.assert_allclose(parts["state"], lstm, rtol=1e-12)   # the page's curve, the same block
+    f, pf, pi = parts["f"], parts["peephole_f"], parts["peephole_i"]
+    assert f.shape == pf.shape == pi.shape == (steps, hidden) and parts["c"].shape == (steps + 1, hidden)
+    for lag in (1, steps // 2, steps - 1):                          # products over the last `lag` steps
+        assert parts["forget"][lag - 1] == pytest.approx(np.prod(f[steps - lag:], axis=0).max(), rel=1e-12)
+        assert parts["cell"][lag - 1] == pytest.approx(np.abs(np.prod((f + pf + pi)[steps - lag:], axis=0)).max(), rel=1e-12)
+    # at lag 1 there is no path through h yet: ∂c_T/∂c_{T−1} is the diagonal of eq. lstm-gates-dc-dcprev
+    assert parts["state"][0] == pytest.approx(parts["cell"][0], rel=1e-12)
+
+
+def test_carousel_parts_without_peepholes_leave_the_forget_gate_alone():
+    parts = topic.carousel_parts(hidden=6, steps=30, peepholes=False)
+    assert np.all(parts["peephole_f"] == 0) and np.all(parts["peephole_i"] == 0)
+    np.testing.assert_array_equal(parts["cell"], parts["forget"])
+    # a direct check of one entry of ∂c_T/∂c_t by central differences through forward()
+    rng = np.random.default_rng(0)
+    p = topic.init_params(6, 1, rng, peepholes=False)
+    p["bf"] = p["bf"] + 3.0
+    xs = rng.normal(size=(30, 1, 1))
+    _, cache = topic.forward(p, xs)
+    lag, h = 5, 1e-6
+    t0 = 30 - lag
+    c0, h0 = cache.c[t0], cache.h[t0]
+    J = np.empty((6, 6))
+    for j in range(6):
+        e = np.zeros((6, 1))
+        e[j] = h
+        up = topic.forward(p, xs[t0:], h0=h0, c0=c0 + e)[1].c[-1]
+        down = topic.forward(p, xs[t0:], h0=h0, c0=c0 - e)[1].c[-1]
+        J[:, j] = ((up - down) / (2 * h))[:, 0]
+    assert np.linalg.norm(J, 2) == pytest.approx(parts["state"][lag - 1], rel=1e-6)
+
+
 @pytest.mark.parametrize("call, needle", [
     (lambda p: topic.forward(p, np.zeros((3, 4, 1))), "expected (T, 2, batch)"),
     (lambda p: topic.forward(p, np.zeros((3, 2))), "expected (T, 2, batch)"),
