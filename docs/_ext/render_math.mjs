@@ -36,12 +36,34 @@ const adaptor = MathJax.startup.adaptor;
 const output = MathJax.startup.output;
 const css = adaptor.textContent(MathJax.svgStylesheet());
 
+// What a browser does not need of MathJax's SVG: the MathML node names and TeX classes on every
+// group (kept on an error, which the build refuses anyway), the code point on every glyph, and the
+// groups that only carried those names (no transform, no other attribute: their children take
+// their place). A page holds thousands of these groups; parsing and styling them is most of the
+// time a large page takes to load.
+const PLUMBING = ['data-mml-node', 'data-mjx-texclass', 'data-c', 'data-latex'];
+
+function lighten(node) {
+  for (const child of [...adaptor.childNodes(node)]) {
+    if (adaptor.kind(child) !== '#text') lighten(child);
+  }
+  if (adaptor.kind(node) === '#text' || adaptor.getAttribute(node, 'data-mml-node') === 'merror') return;
+  for (const name of PLUMBING) adaptor.removeAttribute(node, name);
+  if (adaptor.kind(node) === 'g' && adaptor.allAttributes(node).length === 0 && adaptor.parent(node)) {
+    for (const child of [...adaptor.childNodes(node)]) adaptor.insert(child, node);
+    adaptor.remove(node);
+  }
+}
+
 function finish(node, tex) {
   // the TeX as the formula's accessible name; the drawing itself is hidden from screen readers
   adaptor.setAttribute(node, 'role', 'img');
   adaptor.setAttribute(node, 'aria-label', tex);
-  for (const svg of adaptor.tags(node, 'svg')) adaptor.setAttribute(svg, 'aria-hidden', 'true');
-  return adaptor.outerHTML(node).replace(/ data-latex="[^"]*"/g, '');
+  for (const svg of adaptor.tags(node, 'svg')) {
+    adaptor.setAttribute(svg, 'aria-hidden', 'true');
+    lighten(svg);
+  }
+  return adaptor.outerHTML(node);
 }
 
 async function render(items, local) {
