@@ -331,6 +331,15 @@ class _Latex(LatexPrinter):
             return r" \allowbreak ".join(self._print(a) for a in expr.args)
         return super()._print_MatMul(expr)
 
+    def _as_ordered_terms(self, expr, order=None):
+        """A sum starts with a positive term where it has one: ŷ − y, a_k − z, not −y + ŷ."""
+        terms = list(super()._as_ordered_terms(expr, order=order))
+        if terms and terms[0].could_extract_minus_sign():
+            k = next((n for n, t in enumerate(terms) if not t.could_extract_minus_sign()), None)
+            if k is not None:
+                terms.insert(0, terms.pop(k))
+        return terms
+
     def _print_KroneckerDelta(self, expr, exp=None):
         i, j = (self._print(a) for a in expr.args)
         tex = r"\delta_{%s%s}" % (i, j) if len(i) == len(j) == 1 else r"\delta_{%s,%s}" % (i, j)

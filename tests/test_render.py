@@ -121,3 +121,12 @@ def test_several_results_are_shown_one_per_line():
     tex = equations(sp.Tuple(sp.Eq(u, 1), sp.Eq(x[i], 2), u + 1))
     assert tex.splitlines()[1:-1] == [r"u &= 1 \\", r"x_{i} &= 2 \\", r" &u + 1"]
     assert r"\left(" not in tex
+
+
+def test_a_sum_starts_with_a_positive_term():
+    y, p, z, a = sp.symbols("y p z a")
+    assert latex(p - y) == "p - y"
+    assert latex(-y + sp.Indexed("q", i)) == "q_{i} - y"
+    assert latex(a - z) == "a - z"
+    assert latex(-z - a) == "- a - z"        # nothing positive: as SymPy orders it
+    assert latex(1 - u) == "1 - u"
