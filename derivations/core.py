@@ -59,8 +59,8 @@ from typing import Iterable, Mapping, Sequence
 import sympy as sp
 from sympy.core.function import AppliedUndef, UndefinedFunction
 
-from .render import (LATEX_NAMES, MODULE_NAMES, SEPARATED, _prime_form, latex, latex_names_of, reason_latex, register_meaning,
-                     register_name, rows, text)
+from .render import (SEPARATED, _prime_form, latex, latex_names_of, reason_latex, register_meaning, register_name,
+                     rows, text)
 
 #: How many random points a numerically verified step is evaluated at.
 NUMERIC_POINTS = 6
