@@ -59,7 +59,7 @@ from typing import Iterable, Mapping, Sequence
 import sympy as sp
 from sympy.core.function import AppliedUndef, UndefinedFunction
 
-from .render import (SEPARATED, _prime_form, latex, latex_names_of, reason_latex, register_meaning, register_name,
+from .render import (SEPARATED, _prime_form, _visible, latex, latex_names_of, reason_latex, register_meaning, register_name,
                      rows, text)
 
 #: How many random points a numerically verified step is evaluated at.
@@ -690,9 +690,8 @@ class Derivation:
         # vectors, and matrices too wide for a column, are shown entry by entry
         if prefix and not (1 in exprs[0].shape or any(_too_wide(e) for e in exprs[:prefix])):
             prefix = 0
-        vector = same
         lines = []
-        if prefix == len(exprs) and (self.lhs is None or vector(self.lhs)):
+        if prefix == len(exprs) and (self.lhs is None or same(self.lhs)):
             # a chain of vectors: one chain per entry; the later entries take the same steps, so
             # their reasons are those of the first
             for r in range(len(exprs[0])):
@@ -767,8 +766,6 @@ WIDE_MATRIX_ROW = 60
 
 
 def _too_wide(m) -> bool:
-    from .render import _visible
-
     return max(sum(len(_visible(latex(m[r, c]))) for c in range(m.cols)) for r in range(m.rows)) > WIDE_MATRIX_ROW
 
 

@@ -150,8 +150,7 @@ W_hd = {g: indexed(f"W_hd{g}", f"W_{{h{g}}}", real=True) for g in DG}
 W_t = {g: indexed(f"W_t{g}", f"W_{{t{g}}}", real=True) for g in ("i", "f", "c")}
 b_d = {g: indexed(f"b_d{g}", f"b_{{{g}}}", real=True) for g in DG}
 W_co = indexed("W_co2", "W_{co}", real=True)
-for _g, _what in (("i", "input gate $i$"), ("f", "forget gate $f$"), ("c", "block input $z$"),
-                  ("o", "output gate $o$")):
+for _g, _what in lstm_gates.GATE_NAMES.items():
     notation(W_w[_g], f"weights from the encoder output to the decoder's {_what}", r"${S \times 2H}$")
     notation(W_hd[_g], f"weights from $s_{{t-1}}$ to the decoder's {_what}", r"${S \times S}$")
     if _g in W_t:

@@ -106,8 +106,9 @@ W_x = {g: indexed(f"W_x{g}", f"W_{{x{g}}}", real=True) for g in GATES}
 W_h = {g: indexed(f"W_h{g}", f"W_{{h{g}}}", real=True) for g in GATES}
 b = {g: indexed(f"b_{g}", f"b_{{{g}}}", real=True) for g in GATES}
 W_c = {g: indexed(f"W_c{g}", f"W_{{c{g}}}", real=True) for g in ("i", "f", "o")}  # diagonals
-for _g, _what in (("i", "input gate $i$"), ("f", "forget gate $f$"), ("c", "block input $z$"),
-                  ("o", "output gate $o$")):
+#: What each gate's subscript names, for the notation lists (here and in joint_tagging's decoder).
+GATE_NAMES = {"i": "input gate $i$", "f": "forget gate $f$", "c": "block input $z$", "o": "output gate $o$"}
+for _g, _what in GATE_NAMES.items():
     notation(W_x[_g], f"weights from the input to the {_what}", r"${H \times D}$")
     notation(W_h[_g], f"weights from $h_{{t-1}}$ to the {_what}", r"${H \times H}$")
     if _g in W_c:
