@@ -408,6 +408,8 @@ class Cache:
     c: np.ndarray
     tc: np.ndarray
     h: np.ndarray
+    tau: float | np.ndarray = 1.0   # the input and forget gates' temperature (binary-valued gates)
+    hard: bool = False      # step gates: a test-time rule, with no gradient
 
     @property
     def steps(self) -> int:
@@ -421,13 +423,28 @@ class Cache:
                          self.tc[t], self.h[t])
 
 
-def forward(p: dict, xs, h0=None, c0=None):
+def forward(p: dict, xs, h0=None, c0=None, *, noise=None, tau: float = 1.0, hard: bool = False):
     r"""Run the block over ``xs`` (shape ``(T, D, batch)``); return ``hs`` (``(T, H, batch)``) and a
     :class:`Cache` for :func:`backward`. Works on float arrays and on object arrays of SymPy
-    expressions."""
+    expressions.
+
+    The input and forget gates may be made binary-valued (:mod:`derivations.binary_gates`):
+    ``noise`` (``(T, 2H, batch)``, rows i then f) is added to their pre-activations and ``tau``
+    divides them, :math:`\sigma((a + L)/\tau)` (a number, or one per unit: shape ``(2H, 1)``);
+    ``hard`` replaces their σ by the step
+    :math:`1[a \ge 0]` (a test-time rule only: :func:`backward` refuses it).
+    """
     hidden, _ = _check(p, xs)
     xs = np.asarray(xs)
     T, batch = xs.shape[0], xs.shape[2]
+    if not (np.all(np.isfinite(tau)) and np.all(np.asarray(tau) > 0)):
+        raise ValueError(f"the temperature tau must be a finite number > 0, got {tau}")
+    if np.ndim(tau) and np.shape(tau) != (2 * hidden, 1):
+        raise ValueError(f"tau has shape {np.shape(tau)}; expected a number or one per gate unit, "
+                         f"{(2 * hidden, 1)} (rows: input gate, then forget gate)")
+    if noise is not None and np.shape(noise) != (T, 2 * hidden, batch):
+        raise ValueError(f"noise has shape {np.shape(noise)}; expected {(T, 2 * hidden, batch)} "
+                         "(rows: input gate, then forget gate)")
     dtype = object if xs.dtype == object else float
     C = np.zeros((T + 1, hidden, batch), dtype)                   # c_0 … c_T
     Hs = np.zeros((T + 1, hidden, batch), dtype)                  # h_0 … h_T
@@ -450,7 +467,15 @@ def forward(p: dict, xs, h0=None, c0=None):
         i, f, z, o = a[:hidden], a[hidden:2 * hidden], a[2 * hidden:3 * hidden], a[3 * hidden:]
         i += wci * c                                              # i_t = σ(… + W_ci c_{t−1})
         f += wcf * c                                              # f_t = σ(… + W_cf c_{t−1})
-        _sig(a[:2 * hidden], out=a[:2 * hidden])                  # (i_t and f_t in one call)
+        gates_if = a[:2 * hidden]
+        if noise is not None:
+            gates_if += noise[t]                                  # binary-valued: σ((a + L)/τ)
+        if np.any(tau != 1):
+            gates_if *= 1 / tau
+        if hard:
+            np.greater_equal(gates_if, 0, out=gates_if, casting="unsafe")  # 1[a ≥ 0]
+        else:
+            _sig(gates_if, out=gates_if)                          # (i_t and f_t in one call)
         _tanh(z, out=z)                                           # z_t = tanh(…)
         c_new = np.multiply(f, c, out=C[t + 1])
         c_new += i * z                                            # c_t = f ⊙ c_{t−1} + i ⊙ z
@@ -458,13 +483,14 @@ def forward(p: dict, xs, h0=None, c0=None):
         _sig(o, out=o)                                            # o_t = σ(… + W_co c_t)
         tc = _tanh(c_new, out=TC[t])
         np.multiply(o, tc, out=Hs[t + 1])                         # h_t = o ⊙ tanh(c_t)
-    return Hs[1:], Cache(xs, A, C, TC, Hs)
+    return Hs[1:], Cache(xs, A, C, TC, Hs, tau, hard)
 
 
-def step_backward(p: dict, s: StepState, dh, dc, Wh=None, out=None):
+def step_backward(p: dict, s: StepState, dh, dc, Wh=None, out=None, tau: float = 1.0):
     r"""One step back: from ∂J/∂h_t (``dh``) and ∂J/∂c_t through later steps (``dc``) to
     ∂J/∂h_{t−1}, ∂J/∂c_{t−1}, ∂J/∂x_t and the pre-activation errors δ of the four gates
-    (written into ``out`` when given)."""
+    (written into ``out`` when given). With binary-valued input and forget gates of temperature
+    ``tau``, their derivative is :math:`G(1 - G)/\tau` in place of σ′ (the noise is held fixed)."""
     i, f, z, o, c_prev, c, tc, h_prev = s
     wci, wcf, wco = _col(p["wci"]), _col(p["wcf"]), _col(p["wco"])
     H = len(wci)
@@ -474,6 +500,8 @@ def step_backward(p: dict, s: StepState, dh, dc, Wh=None, out=None):
     dc = dc + dh * o * (1 - tc * tc) + delta_o * wco         # ∂h/∂c_t: tanh path + peephole
     delta_i[...] = dc * z * i * (1 - i)                      # ∂c/∂a^i = z σ'(a^i)
     delta_f[...] = dc * c_prev * f * (1 - f)                 # ∂c/∂a^f = c_{t−1} σ'(a^f)
+    if np.any(tau != 1):                                     # G(1 − G)/τ for G = σ((a + L)/τ)
+        delta[:2 * H] *= 1 / tau
     delta_z[...] = dc * i * (1 - z * z)                      # ∂c/∂a^z = i (1 − z²)
     dc_prev = dc * f + delta_i * wci + delta_f * wcf         # ∂c_t/∂c_{t−1}: f + peepholes
     Wh = np.concatenate([p[f"Wh{g}"] for g in GATES]) if Wh is None else Wh
@@ -495,12 +523,15 @@ def backward(p: dict, cache: Cache, dhs, dh_last=None, dc_last=None, *, inputs: 
     dhs = np.asarray(dhs)
     if dhs.shape != (T, hidden, batch):
         raise ValueError(f"dhs has shape {dhs.shape}; expected {(T, hidden, batch)}")
+    if cache.hard:
+        raise ValueError("a forward pass with hard (step) gates has no gradient: "
+                         "it is a test-time rule; train with noise and tau instead")
     dh = np.zeros_like(dhs[0]) if dh_last is None else np.asarray(dh_last)
     dc = np.zeros_like(dhs[0]) if dc_last is None else np.asarray(dc_last)
     delta = np.empty((T, 4 * hidden, batch), cache.gates.dtype)  # δ_t for every t
     Wh = np.concatenate([p[f"Wh{g}"] for g in GATES])
     for t in reversed(range(T)):
-        dh, dc, _, _ = step_backward(p, cache.step(t), dh + dhs[t], dc, Wh, out=delta[t])
+        dh, dc, _, _ = step_backward(p, cache.step(t), dh + dhs[t], dc, Wh, out=delta[t], tau=cache.tau)
     # Σ_t δ_t x_tᵀ, Σ_t δ_t h_{t−1}ᵀ and W_xᵀ δ_t for every t: one matrix product each, with the
     # steps side by side (one copy of δ; the steps themselves work on contiguous δ_t)
     D2 = delta.transpose(1, 0, 2).reshape(4 * hidden, T * batch)

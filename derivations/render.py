@@ -297,6 +297,18 @@ class _Latex(LatexPrinter):
             return r"\left(%s\right)^{%s}" % (self._print(base), self._print(exp))
         return super()._print_Pow(expr)
 
+    def _print_ExpBase(self, expr, exp=None):
+        r"""e^{(α + g_1)/τ}, not a stacked fraction in the exponent: fractions there fold to a
+        slash, which keeps a superscript at its readable size."""
+        old = self._settings["fold_short_frac"]
+        self._settings["fold_short_frac"] = True
+        try:
+            power = self._print(expr.args[0])
+        finally:
+            self._settings["fold_short_frac"] = old
+        tex = r"e^{%s}" % power
+        return self._do_exponent(tex, exp)
+
     def _print_Mul(self, expr):
         """An unevaluated product (:func:`derivations.core.shown_product`) keeps its factors in
         the order written: SymPy's printer would sort them (∂h⁽²⁾/∂h⁽¹⁾ before ∂h⁽³⁾/∂h⁽²⁾)."""
