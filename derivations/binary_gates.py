@@ -471,13 +471,16 @@ def bptt_check_table(hidden: int = 16, inputs: int = 4, steps: int = 10, batch: 
         fd = (loss({nm: p[nm] + h * dirs[nm] for nm in p}) - loss({nm: p[nm] - h * dirs[nm] for nm in p})) / (2 * h)
         an = sum(float(np.sum(grads[nm] * dirs[nm])) for nm in p)
         err_fd = max(err_fd, abs(fd - an) / max(abs(fd), 1e-8))
-    return whole_gradient_table(
+    table = whole_gradient_table(
         f"G2-LSTM BPTT in NumPy (H = {hidden}, D = {inputs}, T = {steps}, batch {batch}, τ = {tau_:g}, "
         "noise fixed) against independent oracles",
         "Autograd differentiates a separate, plainly written G2-LSTM (autograd_loss) with the same noise; "
-        "central differences use h = 1e-5 along 3 random directions.",
+        "central differences use h = 1e-5 along 3 random directions. The float32 row runs the same pass "
+        "in float32 (parameters, inputs and noise) and compares with autograd in float64.",
         entries=sum(np.size(q) for q in p.values()), err_autograd=err_ag, err_directional=err_fd,
         directions=3, rtol=rtol)
+    table.rows.append(lstm_gates.float32_row(p, xs, dhs, ag, noise=noise.astype(np.float32), tau=tau_))
+    return table
 
 
 # ---- published results: the gradients, in plain symbols -------------------------------------

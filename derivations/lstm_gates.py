@@ -56,6 +56,7 @@ import numpy as np
 import sympy as sp
 
 from . import rnn_bptt
+from .blas import one_thread
 from .core import Condition, Derivation, Result, evaluate, indexed, notation, sym
 from .core import shown_product as _mul
 from .oracles import CheckTable, crosscheck, whole_gradient_table
@@ -327,19 +328,47 @@ def _shapes(hidden: int, inputs: int) -> dict:
     return out
 
 
-def init_params(hidden: int, inputs: int, rng=None, scale: float = 0.5, peepholes: bool = True) -> dict:
-    """Random parameters (normal, ``scale``/√fan-in); ``peepholes=False`` gives a standard LSTM."""
+def init_params(hidden: int, inputs: int, rng=None, scale: float = 0.5, peepholes: bool = True,
+                dtype=np.float64) -> dict:
+    """Random parameters (normal, ``scale``/√fan-in) of ``dtype`` (float64 or float32);
+    ``peepholes=False`` gives a standard LSTM."""
     if hidden < 1 or inputs < 1:
         raise ValueError(f"hidden and inputs must be positive, got hidden={hidden}, inputs={inputs}")
     rng = np.random.default_rng(0) if rng is None else rng
     p = {}
     for name, shape in _shapes(hidden, inputs).items():
         fan = shape[1] if len(shape) == 2 else 1
-        p[name] = rng.normal(size=shape) * scale / np.sqrt(fan)
+        p[name] = (rng.normal(size=shape) * scale / np.sqrt(fan)).astype(_float_type(dtype))
     if not peepholes:
         for g in ("i", "f", "o"):
-            p[f"wc{g}"] = np.zeros(hidden)
+            p[f"wc{g}"] = np.zeros(hidden, _float_type(dtype))
     return p
+
+
+#: The precisions the NumPy code runs in, end to end: every state and gradient has the inputs' type.
+FLOAT_TYPES = (np.float64, np.float32)
+
+
+def _float_type(dtype):
+    t = np.dtype(dtype).type
+    if t not in FLOAT_TYPES:
+        raise ValueError(f"unsupported dtype {np.dtype(dtype).name}; use float64 or float32")
+    return t
+
+
+def _compute_type(p: dict, xs):
+    """The one type the pass runs in: object (SymPy) or the inputs' float type, which every
+    parameter must share (no silent up- or down-cast)."""
+    xs_type = np.asarray(xs).dtype
+    if xs_type == object:
+        return object
+    t = xs_type.type if xs_type.type in FLOAT_TYPES else np.float64   # integers compute in float64
+    for name in PARAM_NAMES:
+        pt = np.asarray(p[name]).dtype
+        if pt != object and pt.type in FLOAT_TYPES and pt.type is not t:
+            raise ValueError(f"parameter {name} is {pt.name} but the inputs are {np.dtype(t).name}: "
+                             f"give both one precision (init_params(..., dtype=np.{np.dtype(t).name}))")
+    return t
 
 
 def _check(p: dict, xs) -> tuple[int, int]:
@@ -425,8 +454,9 @@ class Cache:
 
 def forward(p: dict, xs, h0=None, c0=None, *, noise=None, tau: float = 1.0, hard: bool = False):
     r"""Run the block over ``xs`` (shape ``(T, D, batch)``); return ``hs`` (``(T, H, batch)``) and a
-    :class:`Cache` for :func:`backward`. Works on float arrays and on object arrays of SymPy
-    expressions.
+    :class:`Cache` for :func:`backward`. Works on object arrays of SymPy expressions and on float
+    arrays, in float64 or float32 end to end: every state, and every gradient of
+    :func:`backward`, has the inputs' precision, which the parameters must share.
 
     The input and forget gates may be made binary-valued (:mod:`derivations.binary_gates`):
     ``noise`` (``(T, 2H, batch)``, rows i then f) is added to their pre-activations and ``tau``
@@ -434,8 +464,14 @@ def forward(p: dict, xs, h0=None, c0=None, *, noise=None, tau: float = 1.0, hard
     ``hard`` replaces their σ by the step
     :math:`1[a \ge 0]` (a test-time rule only: :func:`backward` refuses it).
     """
+    with one_thread():  # the products are too small to share between BLAS threads (derivations.blas)
+        return _forward(p, xs, h0, c0, noise, tau, hard)
+
+
+def _forward(p: dict, xs, h0, c0, noise, tau, hard):
     hidden, _ = _check(p, xs)
-    xs = np.asarray(xs)
+    dtype = _compute_type(p, xs)
+    xs = np.asarray(xs, dtype=dtype)
     T, batch = xs.shape[0], xs.shape[2]
     if not (np.all(np.isfinite(tau)) and np.all(np.asarray(tau) > 0)):
         raise ValueError(f"the temperature tau must be a finite number > 0, got {tau}")
@@ -445,7 +481,6 @@ def forward(p: dict, xs, h0=None, c0=None, *, noise=None, tau: float = 1.0, hard
     if noise is not None and np.shape(noise) != (T, 2 * hidden, batch):
         raise ValueError(f"noise has shape {np.shape(noise)}; expected {(T, 2 * hidden, batch)} "
                          "(rows: input gate, then forget gate)")
-    dtype = object if xs.dtype == object else float
     C = np.zeros((T + 1, hidden, batch), dtype)                   # c_0 … c_T
     Hs = np.zeros((T + 1, hidden, batch), dtype)                  # h_0 … h_T
     for val, buf in ((h0, Hs), (c0, C)):
@@ -461,7 +496,7 @@ def forward(p: dict, xs, h0=None, c0=None, *, noise=None, tau: float = 1.0, hard
     A = np.matmul(Wx, xs)                                         # every step's input part at once
     A += np.repeat(bias[:, None], batch, axis=1)                  # plus the biases (T, 4H, batch)
     TC = np.empty((T, hidden, batch), dtype)
-    for t in range(T):                          # each gate array is overwritten in place: a → σ(a)
+    for t in range(T):                    # each gate array is overwritten in place: a → σ(a)
         a, c = A[t], C[t]                                         # a: the four pre-activations
         a += Wh @ Hs[t]                                           # … + W_h· h_{t−1}
         i, f, z, o = a[:hidden], a[hidden:2 * hidden], a[2 * hidden:3 * hidden], a[3 * hidden:]
@@ -517,12 +552,23 @@ def backward(p: dict, cache: Cache, dhs, dh_last=None, dc_last=None, *, inputs: 
     parameter gradients (same keys as ``p``), ∂J/∂x_t for every t (``None`` with
     ``inputs=False``, when only the parameters' gradients are wanted), ∂J/∂h_0 and ∂J/∂c_0.
     """
+    with one_thread():  # the products are too small to share between BLAS threads (derivations.blas)
+        return _backward(p, cache, dhs, dh_last, dc_last, inputs)
+
+
+def _backward(p: dict, cache: Cache, dhs, dh_last, dc_last, inputs):
     xs, T = cache.xs, cache.steps
     hidden, n_in = np.shape(p["Wxi"])
     batch = xs.shape[2]
     dhs = np.asarray(dhs)
     if dhs.shape != (T, hidden, batch):
         raise ValueError(f"dhs has shape {dhs.shape}; expected {(T, hidden, batch)}")
+    kind = cache.gates.dtype
+    for name, val in (("dhs", dhs), ("dh_last", dh_last), ("dc_last", dc_last)):
+        vt = None if val is None else np.asarray(val).dtype
+        if kind != object and vt is not None and vt != object and vt != kind:
+            raise ValueError(f"{name} is {vt.name} but the forward pass ran in {kind.name}: "
+                             "give the gradients the forward pass's precision")
     if cache.hard:
         raise ValueError("a forward pass with hard (step) gates has no gradient: "
                          "it is a test-time rule; train with noise and tau instead")
@@ -640,12 +686,35 @@ def bptt_check_table(hidden: int = 16, inputs: int = 4, steps: int = 10, batch: 
         fd = (loss(plus) - loss(minus)) / (2 * eps)
         an = sum(float(np.sum(grads[nm] * v[nm])) for nm in p)
         err_fd = max(err_fd, abs(fd - an) / max(abs(fd), 1e-8))
-    return whole_gradient_table(
+    table = whole_gradient_table(
         f"BPTT in NumPy (H = {hidden}, D = {inputs}, T = {steps}, batch {batch}) against independent oracles",
         "Autograd differentiates a separate, plainly written forward pass (autograd_loss); "
-        "central differences use h = 1e-5 along 3 random directions.",
+        "central differences use h = 1e-5 along 3 random directions. The float32 row runs the same "
+        "pass with float32 parameters and inputs and compares with autograd in float64.",
         entries=sum(np.size(v) for v in p.values()), err_autograd=err_ag, err_directional=err_fd,
         directions=3, rtol=rtol)
+    table.rows.append(float32_row(p, xs, dhs, ag))
+    return table
+
+
+#: Normwise relative error allowed of a float32 BPTT against float64 autodiff (float32's unit
+#: roundoff is 6e-8; ten steps of products and sums stay well inside this).
+FLOAT32_RTOL = 1e-5
+
+
+def float32_row(p: dict, xs, dhs, reference: dict, tol: float = FLOAT32_RTOL, **forward_options) -> dict:
+    r"""A check-table row: BPTT run in float32 end to end (every gradient float32), against the
+    float64 ``reference`` gradients, max over parameters of ‖g₃₂ − g‖/‖g‖. ``forward_options``
+    (noise, tau) go to :func:`forward`."""
+    p32 = {k: np.asarray(v, np.float32) for k, v in p.items()}
+    _, cache = forward(p32, np.asarray(xs, np.float32), **forward_options)
+    grads, *_ = backward(p32, cache, np.asarray(dhs, np.float32), inputs=False)
+    types = {g.dtype for g in grads.values()}
+    err = max(float(np.linalg.norm(grads[k].astype(float) - reference[k]) / np.linalg.norm(reference[k]))
+              for k in p if np.linalg.norm(reference[k]) > 0)
+    return {"oracle": "reverse-mode autodiff (autograd), float64", "compared": "float32 pass, every parameter",
+            "max relative error": err, "tolerance": f"{tol:g} (normwise, per parameter)",
+            "passed": err <= tol and types == {np.dtype(np.float32)}}
 
 
 @functools.cache

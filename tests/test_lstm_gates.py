@@ -259,3 +259,63 @@ def test_bad_shapes_give_one_line_errors(call, needle):
     with pytest.raises(ValueError) as err:
         call(p)
     assert needle in str(err.value) and "\n" not in str(err.value)
+
+
+# ---- precision and BLAS threads ------------------------------------------------------------------
+
+
+def test_float32_runs_end_to_end_and_matches_float64_autograd():
+    import autograd
+
+    rng = np.random.default_rng(21)
+    p = topic.init_params(6, 3, rng, dtype=np.float32)
+    xs = rng.normal(size=(12, 3, 4)).astype(np.float32)
+    dhs = rng.normal(size=(12, 6, 4)).astype(np.float32)
+    hs, cache = topic.forward(p, xs)
+    grads, dxs, dh0, dc0 = topic.backward(p, cache, dhs)
+    arrays = [hs, cache.gates, cache.c, cache.h, cache.tc, dxs, dh0, dc0, *grads.values()]
+    assert {a.dtype for a in arrays} == {np.dtype(np.float32)}  # no silent upcast anywhere
+    p64 = {k: v.astype(np.float64) for k, v in p.items()}
+    ref = autograd.grad(lambda q: topic.autograd_loss(q, xs.astype(float), dhs.astype(float)))(p64)
+    for k in p:
+        err = np.linalg.norm(grads[k] - ref[k]) / np.linalg.norm(ref[k])
+        assert 0 < err <= topic.FLOAT32_RTOL, k   # float32 rounding, not float64 in disguise
+    assert topic.bptt_check_table().rows[-1]["passed"]
+
+
+def test_mixed_precision_is_refused():
+    rng = np.random.default_rng(22)
+    p = topic.init_params(3, 2, rng)
+    xs32 = rng.normal(size=(4, 2, 1)).astype(np.float32)
+    with pytest.raises(ValueError, match="parameter Wxi is float64 but the inputs are float32"):
+        topic.forward(p, xs32)
+    p32 = topic.init_params(3, 2, rng, dtype=np.float32)
+    _, cache = topic.forward(p32, xs32)
+    with pytest.raises(ValueError, match="dhs is float64 but the forward pass ran in float32"):
+        topic.backward(p32, cache, np.ones((4, 3, 1)))
+    with pytest.raises(ValueError, match="unsupported dtype float16"):
+        topic.init_params(3, 2, rng, dtype=np.float16)
+
+
+def test_recurrence_runs_on_one_blas_thread(monkeypatch):
+    """Inside forward and backward BLAS has one thread; outside, as many as before."""
+    from threadpoolctl import threadpool_info
+
+    from derivations import blas
+
+    seen = []
+    real = topic.step_backward
+
+    def spy(*args, **kwargs):
+        seen.append([i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(topic, "step_backward", spy)
+    before = [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+    rng = np.random.default_rng(23)
+    p = topic.init_params(3, 2, rng)
+    _, cache = topic.forward(p, rng.normal(size=(3, 2, 1)))
+    topic.backward(p, cache, np.ones((3, 3, 1)))
+    assert seen and all(threads == [1] * len(before) for threads in seen)
+    assert [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"] == before
+    assert blas._controller().select(user_api="blas").lib_controllers  # NumPy's BLAS was found
