@@ -394,19 +394,42 @@ def _object_map(fn, a, out):
     return out
 
 
-def _sig(a, out=None):
-    """σ(a) = 1 / (1 + e^{−a}), into ``out`` (which may be ``a`` itself)."""
+#: Below this pre-activation σ′ and σ would leave float64's normal range: σ is evaluated there.
+_SIG_FLOOR = -708.0
+
+
+def _sig_slope(a, slope):
+    r"""σ(a) into ``a`` (in place) and σ′(a) into ``slope``, both to a few ulps *relative* over
+    float64's normal range: σ′ = σ(a)·(e^{−a} σ(a)), where e^{−a} σ(a) = 1 − σ(a) computed without
+    the cancellation of 1 − σ (σ′(30) is 9.4e-14, not 1e-3 off; σ′(500) is 7e-218, not 0).
+    Pre-activations below −708 are raised to it, where σ and σ′ are 3e-308 (the true values are
+    smaller still)."""
     if a.dtype == object:
-        return _object_map(sigma, a, out)
-    with np.errstate(over="ignore"):     # e^{−a} = inf for a ≪ 0 gives exactly 0, as it should
-        e = np.negative(a, out=out)
-        np.exp(e, out=e)                 # np.exp is about twice as fast as np.tanh here
-        e += 1.0
-        return np.reciprocal(e, out=e)
+        _object_map(sigma, a, a)
+        slope[...] = a * (1 - a)
+        return a
+    np.maximum(a, _SIG_FLOOR, out=a)
+    np.negative(a, out=slope)
+    np.exp(slope, out=slope)            # e = e^{−a}
+    np.add(slope, 1.0, out=a)
+    np.reciprocal(a, out=a)             # σ = 1/(1 + e)
+    slope *= a                          # 1 − σ = e σ
+    slope *= a                          # σ′ = σ (1 − σ)
+    return a
 
 
-def _tanh(a, out=None):
-    return _object_map(sp.tanh, a, out) if a.dtype == object else np.tanh(a, out=out)
+def _tanh_slope(a, slope, out=None):
+    r"""tanh(a) into ``out`` (default ``a``) and tanh′(a) = 1/cosh²(a) into ``slope``, to a few ulps
+    relative (1 − tanh² would be exactly 0 from |a| ≈ 19 on)."""
+    if a.dtype == object:
+        res = _object_map(sp.tanh, a, a if out is None else out)
+        slope[...] = 1 - res * res
+        return res
+    with np.errstate(over="ignore"):    # cosh overflows where 1/cosh² underflows: 0 is right
+        np.cosh(a, out=slope)
+        slope *= slope
+        np.reciprocal(slope, out=slope)
+    return np.tanh(a, out=a if out is None else out)
 
 
 def _col(v):
@@ -424,19 +447,25 @@ class StepState(NamedTuple):
     c: np.ndarray
     tc: np.ndarray      # tanh(c_t)
     h_prev: np.ndarray
+    slopes: np.ndarray  # (4H, batch): σ′(a^i), σ′(a^f), tanh′(a^z), σ′(a^o), rows as the gates
+    tc_slope: np.ndarray  # tanh′(c_t)
 
 
 @dataclass
 class Cache:
     r"""The forward pass kept for :func:`backward`: ``gates`` is ``(T, 4H, batch)`` (rows i, f, z,
     o), ``c`` and ``h`` are ``(T + 1, H, batch)`` with :math:`c_0, h_0` first, ``tc`` is
-    :math:`\tanh c_t`, ``(T, H, batch)``."""
+    :math:`\tanh c_t`, ``(T, H, batch)``; ``slopes`` and ``tc_slope`` are the activations'
+    derivatives at the same places (σ′ of the gates, tanh′ of the block input and of the cell),
+    computed in the forward pass from the pre-activations, accurate in relative terms."""
 
     xs: np.ndarray
     gates: np.ndarray
     c: np.ndarray
     tc: np.ndarray
     h: np.ndarray
+    slopes: np.ndarray
+    tc_slope: np.ndarray
     tau: float | np.ndarray = 1.0   # the input and forget gates' temperature (binary-valued gates)
     hard: bool = False      # step gates: a test-time rule, with no gradient
 
@@ -449,7 +478,7 @@ class Cache:
         H = self.c.shape[1]
         g = self.gates[t]
         return StepState(g[:H], g[H:2 * H], g[2 * H:3 * H], g[3 * H:], self.c[t], self.c[t + 1],
-                         self.tc[t], self.h[t])
+                         self.tc[t], self.h[t], self.slopes[t], self.tc_slope[t])
 
 
 def forward(p: dict, xs, h0=None, c0=None, *, noise=None, tau: float = 1.0, hard: bool = False):
@@ -496,6 +525,8 @@ def _forward(p: dict, xs, h0, c0, noise, tau, hard):
     A = np.matmul(Wx, xs)                                         # every step's input part at once
     A += np.repeat(bias[:, None], batch, axis=1)                  # plus the biases (T, 4H, batch)
     TC = np.empty((T, hidden, batch), dtype)
+    S = np.empty((T, 4 * hidden, batch), dtype)                   # the activations' slopes
+    STC = np.empty((T, hidden, batch), dtype)
     for t in range(T):                    # each gate array is overwritten in place: a → σ(a)
         a, c = A[t], C[t]                                         # a: the four pre-activations
         a += Wh @ Hs[t]                                           # … + W_h· h_{t−1}
@@ -507,18 +538,20 @@ def _forward(p: dict, xs, h0, c0, noise, tau, hard):
             gates_if += noise[t]                                  # binary-valued: σ((a + L)/τ)
         if np.any(tau != 1):
             gates_if *= 1 / tau
+        s = S[t]
         if hard:
             np.greater_equal(gates_if, 0, out=gates_if, casting="unsafe")  # 1[a ≥ 0]
+            s[:2 * hidden] = 0
         else:
-            _sig(gates_if, out=gates_if)                          # (i_t and f_t in one call)
-        _tanh(z, out=z)                                           # z_t = tanh(…)
+            _sig_slope(gates_if, s[:2 * hidden])                  # (i_t and f_t in one call)
+        _tanh_slope(z, s[2 * hidden:3 * hidden])                  # z_t = tanh(…)
         c_new = np.multiply(f, c, out=C[t + 1])
         c_new += i * z                                            # c_t = f ⊙ c_{t−1} + i ⊙ z
         o += wco * c_new
-        _sig(o, out=o)                                            # o_t = σ(… + W_co c_t)
-        tc = _tanh(c_new, out=TC[t])
+        _sig_slope(o, s[3 * hidden:])                             # o_t = σ(… + W_co c_t)
+        tc = _tanh_slope(c_new, STC[t], out=TC[t])
         np.multiply(o, tc, out=Hs[t + 1])                         # h_t = o ⊙ tanh(c_t)
-    return Hs[1:], Cache(xs, A, C, TC, Hs, tau, hard)
+    return Hs[1:], Cache(xs, A, C, TC, Hs, S, STC, tau, hard)
 
 
 def step_backward(p: dict, s: StepState, dh, dc, Wh=None, out=None, tau: float = 1.0):
@@ -526,18 +559,19 @@ def step_backward(p: dict, s: StepState, dh, dc, Wh=None, out=None, tau: float =
     ∂J/∂h_{t−1}, ∂J/∂c_{t−1}, ∂J/∂x_t and the pre-activation errors δ of the four gates
     (written into ``out`` when given). With binary-valued input and forget gates of temperature
     ``tau``, their derivative is :math:`G(1 - G)/\tau` in place of σ′ (the noise is held fixed)."""
-    i, f, z, o, c_prev, c, tc, h_prev = s
+    i, f, z, o, c_prev, c, tc, h_prev, slope, tc_slope = s
     wci, wcf, wco = _col(p["wci"]), _col(p["wcf"]), _col(p["wco"])
     H = len(wci)
     delta = np.empty((4 * H,) + np.shape(dh), np.asarray(dh).dtype) if out is None else out
     delta_i, delta_f, delta_z, delta_o = delta[:H], delta[H:2 * H], delta[2 * H:3 * H], delta[3 * H:]
-    delta_o[...] = dh * tc * o * (1 - o)                     # ∂h/∂a^o = tanh(c) σ'(a^o)
-    dc = dc + dh * o * (1 - tc * tc) + delta_o * wco         # ∂h/∂c_t: tanh path + peephole
-    delta_i[...] = dc * z * i * (1 - i)                      # ∂c/∂a^i = z σ'(a^i)
-    delta_f[...] = dc * c_prev * f * (1 - f)                 # ∂c/∂a^f = c_{t−1} σ'(a^f)
+    s_i, s_f, s_z, s_o = slope[:H], slope[H:2 * H], slope[2 * H:3 * H], slope[3 * H:]
+    delta_o[...] = dh * tc * s_o                             # ∂h/∂a^o = tanh(c) σ'(a^o)
+    dc = dc + dh * o * tc_slope + delta_o * wco              # ∂h/∂c_t: tanh path + peephole
+    delta_i[...] = dc * z * s_i                              # ∂c/∂a^i = z σ'(a^i)
+    delta_f[...] = dc * c_prev * s_f                         # ∂c/∂a^f = c_{t−1} σ'(a^f)
     if np.any(tau != 1):                                     # G(1 − G)/τ for G = σ((a + L)/τ)
         delta[:2 * H] *= 1 / tau
-    delta_z[...] = dc * i * (1 - z * z)                      # ∂c/∂a^z = i (1 − z²)
+    delta_z[...] = dc * i * s_z                              # ∂c/∂a^z = i tanh'(a^z) = i (1 − z²)
     dc_prev = dc * f + delta_i * wci + delta_f * wcf         # ∂c_t/∂c_{t−1}: f + peepholes
     Wh = np.concatenate([p[f"Wh{g}"] for g in GATES]) if Wh is None else Wh
     dh_prev = Wh.T @ delta                                   # ∂c_t/∂h_{t−1}, ∂h_t/∂h_{t−1}
@@ -728,6 +762,22 @@ def numeric_checks() -> list[CheckTable]:
 # ---- the constant error carousel ----------------------------------------------------------------
 
 
+def _state_jacobian(p: dict, st: StepState) -> dict:
+    r"""The one-step state Jacobian ∂(h_t, c_t)/∂(h_{t−1}, c_{t−1}) of one sequence (batch column
+    0), from the derivations above: ``"full"`` (2H × 2H), and its pieces ``"f"``, the peephole
+    terms ``"pf"``, ``"pi"`` of the diagonal ∂c_t/∂c_{t−1} = f + pf + pi."""
+    H = len(st.i)
+    i, f, z, o, cp, tc = (v[:, 0] for v in (st.i, st.f, st.z, st.o, st.c_prev, st.tc))
+    di, df, dz, do = (st.slopes[k * H:(k + 1) * H, 0] for k in range(4))
+    pf, pi = df * cp * p["wcf"], di * z * p["wci"]
+    dc_dc = f + pf + pi                                                   # ∂c_t/∂c_{t−1}, diagonal
+    dc_dh = (df * cp)[:, None] * p["Whf"] + (di * z)[:, None] * p["Whi"] + (dz * i)[:, None] * p["Whc"]
+    dh_dc = o * st.tc_slope[:, 0] + do * tc * p["wco"]                   # ∂h_t/∂c_t, diagonal
+    dh_dh = (do * tc)[:, None] * p["Who"] + dh_dc[:, None] * dc_dh
+    full = np.block([[dh_dh, np.diag(dh_dc * dc_dc)], [dc_dh, np.diag(dc_dc)]])
+    return {"full": full, "f": f, "pf": pf, "pi": pi}
+
+
 def carousel_curves(hidden: int = 16, steps: int = 60, seed: int = 0, forget_bias: float = 3.0,
                     rnn_scale: float = 1.0):
     r"""‖∂c_T/∂c_t‖₂ of the LSTM and ‖∂h_T/∂h_t‖₂ of a simple tanh RNN against the lag T − t.
@@ -742,17 +792,7 @@ def carousel_curves(hidden: int = 16, steps: int = 60, seed: int = 0, forget_bia
     p["bf"] = p["bf"] + forget_bias
     xs = rng.normal(size=(steps, 1, 1))
     _, cache = forward(p, xs)
-    jac = []
-    for t in range(cache.steps):
-        i, f, z, o, cp, c, tc, hp = (v[:, 0] for v in cache.step(t))
-        di, df, dz = i * (1 - i), f * (1 - f), 1 - z * z
-        dc_dh = (df * cp)[:, None] * p["Whf"] + (di * z)[:, None] * p["Whi"] + (dz * i)[:, None] * p["Whc"]
-        dc_dc = np.diag(f + df * cp * p["wcf"] + di * z * p["wci"])
-        do = o * (1 - o)
-        dh_dc = np.diag(o * (1 - tc * tc) + do * tc * p["wco"])
-        dh_dh = (do * tc)[:, None] * p["Who"] + dh_dc @ dc_dh
-        dh_dcp = dh_dc @ dc_dc
-        jac.append(np.block([[dh_dh, dh_dcp], [dc_dh, dc_dc]]))
+    jac = [_state_jacobian(p, cache.step(t))["full"] for t in range(cache.steps)]
     w = rng.normal(size=(hidden, hidden)) * rnn_scale / np.sqrt(hidden)
     u = rng.normal(size=(hidden, 1))
     hs = [np.zeros(hidden)]
@@ -793,19 +833,9 @@ def carousel_parts(hidden: int = 16, steps: int = 60, seed: int = 0, forget_bias
     p["bf"] = p["bf"] + forget_bias
     xs = rng.normal(size=(steps, 1, 1))
     _, cache = forward(p, xs)
-    jac, fs, pf, pi = [], [], [], []
-    for t in range(cache.steps):
-        i, f, z, o, cp, c, tc, hp = (v[:, 0] for v in cache.step(t))
-        di, df, dz, do = i * (1 - i), f * (1 - f), 1 - z * z, o * (1 - o)
-        fs.append(f)
-        pf.append(df * cp * p["wcf"])
-        pi.append(di * z * p["wci"])
-        dc_dc = f + pf[-1] + pi[-1]                                    # ∂c_t/∂c_{t−1}
-        dc_dh = (df * cp)[:, None] * p["Whf"] + (di * z)[:, None] * p["Whi"] + (dz * i)[:, None] * p["Whc"]
-        dh_dc = np.diag(o * (1 - tc * tc) + do * tc * p["wco"])
-        dh_dh = (do * tc)[:, None] * p["Who"] + dh_dc @ dc_dh
-        jac.append(np.block([[dh_dh, dh_dc * dc_dc], [dc_dh, np.diag(dc_dc)]]))
-    fs, pf, pi = np.array(fs), np.array(pf), np.array(pi)
+    pieces = [_state_jacobian(p, cache.step(t)) for t in range(cache.steps)]
+    jac = [q["full"] for q in pieces]
+    fs, pf, pi = (np.array([q[k] for q in pieces]) for k in ("f", "pf", "pi"))
     lags = np.arange(1, steps)
     state, prod = [], np.eye(2 * hidden)
     for lag in lags:

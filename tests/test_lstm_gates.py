@@ -319,3 +319,54 @@ def test_recurrence_runs_on_one_blas_thread(monkeypatch):
     assert seen and all(threads == [1] * len(before) for threads in seen)
     assert [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"] == before
     assert blas._controller().select(user_api="blas").lib_controllers  # NumPy's BLAS was found
+
+
+# ---- derivatives accurate in relative terms --------------------------------------------------------
+
+
+@pytest.mark.parametrize("a", [0.3, -2.0, 30.0, 37.0, -60.0, 150.0, -300.0, 500.0, -700.0])
+def test_gate_slopes_are_accurate_in_relative_terms(a):
+    """σ′ and tanh′ from the forward pass against mpmath at 50 digits, to 8 ulps, far into the tails
+    (σ′(30) computed as σ(1 − σ) is 1e-3 off, and from 37 on it is 0)."""
+    import mpmath
+
+    p = topic.init_params(1, 1, peepholes=False)
+    for name in p:
+        p[name] = np.zeros_like(p[name])
+    p["bi"][:] = p["bo"][:] = a
+    p["bc"][:] = a / 2
+    p["bf"][:] = 40.0                                 # f = 1 (to float64), so c_1 = c_0 + i z
+    c0 = np.array([[a / 3]])
+    _, cache = topic.forward(p, np.zeros((1, 1, 1)), c0=c0)
+    with mpmath.workdps(50):
+        sig_slope = lambda x: mpmath.exp(-x) / (1 + mpmath.exp(-x)) ** 2  # noqa: E731
+        tanh_slope = lambda x: 1 / mpmath.cosh(x) ** 2  # noqa: E731
+        want = {"σ′(a^i)": sig_slope(mpmath.mpf(a)), "tanh′(a^z)": tanh_slope(mpmath.mpf(a) / 2),
+                "σ′(a^o)": sig_slope(mpmath.mpf(a)), "tanh′(c)": tanh_slope(mpmath.mpf(float(cache.c[1, 0, 0])))}
+    got = {"σ′(a^i)": cache.slopes[0, 0, 0], "tanh′(a^z)": cache.slopes[0, 2, 0], "σ′(a^o)": cache.slopes[0, 3, 0],
+           "tanh′(c)": cache.tc_slope[0, 0, 0]}
+    for name, exact in want.items():
+        if exact < 2.3e-308:          # below float64's normal range no relative accuracy is possible
+            continue
+        rel = abs(float((mpmath.mpf(float(got[name])) - exact) / exact))
+        assert rel <= 8 * np.finfo(float).eps, (name, got[name], exact)
+
+
+def test_saturated_gate_keeps_its_gradient():
+    """∂h_1/∂b_i = o tanh′(c_1) z σ′(b_i) at b_i = 40: 4e-18 relative to h, computed to full relative
+    precision (a(1 − a) would give exactly 0)."""
+    import mpmath
+
+    p = topic.init_params(1, 1, peepholes=False)
+    for name in p:
+        p[name] = np.zeros_like(p[name])
+    p["bi"][:], p["bc"][:], p["bo"][:], p["bf"][:] = 40.0, 0.5, 1.0, -1.0
+    _, cache = topic.forward(p, np.zeros((1, 1, 1)))
+    grads, *_ = topic.backward(p, cache, np.ones((1, 1, 1)))
+    with mpmath.workdps(50):
+        sg = lambda x: 1 / (1 + mpmath.exp(-x))  # noqa: E731
+        i, z, o = sg(40), mpmath.tanh(mpmath.mpf("0.5")), sg(1)
+        c1 = i * z
+        exact = o * (1 - mpmath.tanh(c1) ** 2) * z * i * (1 - i)
+    assert float(exact) > 0
+    assert abs(float((grads["bi"][0] - exact) / exact)) < 1e-14
