@@ -12,7 +12,7 @@ SPHINX_OPTS ?=
 JOBS   ?= $(shell echo $$(( $$(nproc 2>/dev/null || echo 1) + 1 )))
 BUILD  := _build/html
 
-.PHONY: html test serve bench check clean distclean
+.PHONY: html test serve bench check mutate clean distclean
 
 html: $(STAMP) $(ASSETS)
 	$(BIN)/python docs/_ext/run_sphinx.py -T -W --keep-going -q -j $(JOBS) -b html -c . $(SPHINX_OPTS) docs $(BUILD)
@@ -30,6 +30,13 @@ serve: $(STAMP) $(ASSETS)
 bench: $(STAMP) $(ASSETS)
 	$(BIN)/python benchmarks/run.py
 
+# mutation testing (tens of minutes; not part of `make test`): mutation/report.py lists survivors
+mutate: $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt mutmut
+	rm -rf mutants
+	$(BIN)/mutmut run > mutants.log 2>&1 || (tail -20 mutants.log; exit 1)
+	$(BIN)/python mutation/report.py
+
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[docs,test]'
@@ -40,7 +47,7 @@ $(ASSETS): package.json package-lock.json
 	touch $@
 
 clean:
-	rm -rf _build
+	rm -rf _build mutants mutants.log
 
 distclean: clean
 	rm -rf $(VENV) node_modules
