@@ -68,9 +68,69 @@ def _source_hash(root: Path = ROOT) -> str:
 nb_execution_cache_path = str(Path(os.environ.get("NB_CACHE_ROOT", ROOT / "_build" / ".jupyter_cache")) / _source_hash())
 
 # ---- citations ---------------------------------------------------------------------------
+# One author–year style: the list is sorted by author, year and title and labelled "Zheng et al.,
+# 2017a" (a letter where two entries share their authors and year), and a citation shows that
+# label in round brackets, "(Zheng et al., 2017a)", so a citation and its entry read alike. Every
+# entry carries a DOI or a stable link (the style prints them as links).
 bibtex_bibfiles = ["docs/references.bib"]
-bibtex_default_style = "plain"
-bibtex_reference_style = "author_year"
+bibtex_default_style = "authoryear"
+bibtex_reference_style = "author_year_label"
+
+
+def _register_citation_styles() -> None:
+    from collections import Counter
+    from dataclasses import field, make_dataclass
+
+    import pybtex.plugin
+    import sphinxcontrib.bibtex.plugin
+    from pybtex.backends.plaintext import Backend as PlainText
+    from pybtex.richtext import Text
+    from pybtex.style.formatting.unsrt import Style as Unsrt
+    from pybtex.style.labels import BaseLabelStyle
+    from pybtex.style.names.plain import NameStyle
+    from pybtex.style.sorting.author_year_title import SortingStyle
+    from sphinxcontrib.bibtex.style.referencing import BracketStyle
+    from sphinxcontrib.bibtex.style.referencing.label import LabelReferenceStyle
+
+    plain = PlainText()  # (render_as("text") would look the backend up among the entry points each time)
+
+    def authors(entry) -> str:
+        people = entry.persons.get("author") or entry.persons.get("editor") or []
+        last = [Text.from_latex(" ".join(p.prelast_names + p.last_names)).render(plain) for p in people]
+        if not last:
+            return Text.from_latex(entry.fields.get("title", "Anonymous")).render(plain)
+        return last[0] if len(last) == 1 else " and ".join(last) if len(last) == 2 else f"{last[0]} et al."
+
+    class AuthorYearLabels(BaseLabelStyle):
+        def format_labels(self, sorted_entries):
+            labels = [f"{authors(e)}, {e.fields.get('year', 'n.d.')}" for e in sorted_entries]
+            count, seen = Counter(labels), Counter()
+            for label in labels:
+                seen[label] += 1
+                yield label + ("abcdefghijklmnopqrstuvwxyz"[seen[label] - 1] if count[label] > 1 else "")
+
+    class AuthorYear(Unsrt):
+        # classes, not names: pybtex looks a name up among the installed entry points every time
+        # a bibliography is formatted (14 times a build, 40 ms each here)
+        default_label_style = AuthorYearLabels
+        default_name_style = NameStyle
+        default_sorting_style = SortingStyle
+
+    def round_brackets():
+        return BracketStyle(left="(", right=")", sep="; ", sep2="; ", last_sep="; ")
+
+    # (make_dataclass, not @dataclass: with this file's string annotations, @dataclass looks the
+    # module up in sys.modules, where conf.py is not when a test loads it from its path)
+    AuthorYearLabel = make_dataclass("AuthorYearLabel", [("bracket_parenthetical", BracketStyle,
+                                                          field(default_factory=round_brackets))],
+                                     bases=(LabelReferenceStyle,))
+
+    pybtex.plugin.register_plugin("pybtex.style.formatting", "authoryear", AuthorYear)
+    sphinxcontrib.bibtex.plugin.register_plugin("sphinxcontrib.bibtex.style.referencing", "author_year_label",
+                                                AuthorYearLabel)
+
+
+_register_citation_styles()
 
 # ---- HTML --------------------------------------------------------------------------------
 html_theme = "sphinx_book_theme"
@@ -85,7 +145,16 @@ html_theme_options = {
     "home_page_in_toc": True,
 }
 html_last_updated_fmt = None
-html_show_sourcelink = False
+html_show_sourcelink = False  # the page's own links (docs/_templates/page-links.html) offer the source
+html_sourcelink_suffix = ""   # _sources/<page>.md, not <page>.md.txt
+
+# ---- the repository, "edit this page", and each page as a notebook and as its source ---------------
+#: The project's public home (a placeholder until it has one) and the branch pages are edited on.
+repository_url = "https://github.com/example/gradients-that-cannot-be-wrong"
+repository_branch = "main"
+#: Where the built site keeps each executable page as a notebook (generated from its MyST source).
+NOTEBOOKS = "_notebooks"
+html_theme_options["article_footer_items"] = ["page-links.html"]
 # No general index or module index pages: the API pages are short and the search finds every
 # documented name (each index page costs every build, even a no-change one, a third of a second).
 html_use_index = False
@@ -124,11 +193,14 @@ autodoc_use_type_comments = False  # no "# type:" comments here; reading them re
 def _read_cost(path: Path) -> float:
     """Rough seconds to read a page on two cores (only the order of the tasks depends on it): a
     topic's page by the topic's place in ``derivations.SLOWEST_FIRST`` (its checks are most of
-    it), another executed page by its cells, an API page by its modules."""
+    it), another executed page by its cells, an API page by its modules. The pages that report on
+    every topic (:data:`REPORT_PAGES`) come last: they read what the others recorded."""
     text = path.read_text(encoding="utf-8") if path.is_file() else ""
+    if path.stem in REPORT_PAGES:
+        return -1.0  # below every other page: no report page may take a process a topic's page needs
     if "file_format: mystnb" in text:
         if path.stem in SLOWEST_FIRST:
-            return 5.2 - 0.4 * SLOWEST_FIRST.index(path.stem)
+            return 1.0 + 0.4 * (len(SLOWEST_FIRST) - SLOWEST_FIRST.index(path.stem))
         return 1.5 + 0.1 * text.count("```{code-cell}")
     return 0.25 * text.count(".. automodule::") + 0.1
 
@@ -157,6 +229,8 @@ _sphinx_make_chunks = None  # Sphinx's own, while _read_tasks stands in for it
 def _order_read(app, env, docnames):
     global _sphinx_make_chunks
     if app.parallel <= 1 or len(docnames) < 2:
+        # one process reads in this order: the report pages after the topics they report on
+        docnames.sort(key=lambda d: d.split("/")[-1] in REPORT_PAGES)
         return
     import sphinx.builders
 
@@ -255,7 +329,107 @@ def _no_sympy_sources(cls):
             ModuleAnalyzer.cache["module", mod] = ModuleAnalyzer.for_string("", mod)
 
 
+# ---- what every topic's page records for the report pages ------------------------------------------
+# Each topic's page ends, while the site builds, with one more (hidden) cell that writes a record of
+# what the page checked: every step's method, every numeric table (derivations/checked.py). It runs
+# in the page's own kernel after everything is checked and cached there, so it costs next to
+# nothing, and the report pages (rules, notation, "what is checked") read the records instead
+# of checking every topic a second time. The records are kept beside the execution cache of this
+# version of derivations/; a report page waits for a topic whose page is still being read and
+# checks a topic with no record itself, so the records make the build faster, never different.
+#: The pages that report on every topic (read last).
+REPORT_PAGES = ("rules", "notation", "checked")
+RECORD_CELL = ("\n\n```{code-cell} python\n:tags: [remove-cell]\n"
+               "from derivations import checked as _record\n_record.write_record(%r)\n```\n")
+
+
+def _topics(root: Path = ROOT) -> tuple[str, ...]:
+    """``derivations.registry.TOPICS``, read from its source (importing the registry imports SymPy)."""
+    import ast
+
+    tree = ast.parse((root / "derivations" / "registry.py").read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "TOPICS" for t in node.targets):
+            return tuple(ast.literal_eval(node.value))
+    raise RuntimeError("derivations/registry.py defines no TOPICS")
+
+
+TOPIC_PAGES = _topics()
+
+
+def _records_dir(config) -> Path:
+    return Path(config.nb_execution_cache_path) / "check-records"
+
+
+def _records_env(app, config):
+    """The page kernels inherit the environment: tell them where this build keeps the records."""
+    os.environ["DERIVATIONS_CHECK_RECORDS"] = str(_records_dir(config))
+
+
+def _add_record_cell(app, docname, source):
+    if docname in TOPIC_PAGES and "file_format: mystnb" in source[0]:
+        source[0] = source[0].rstrip("\n") + RECORD_CELL % docname
+
+
+def _note_pending(app, env, docnames):
+    """Before reading: which topics' pages this build reads (the report pages wait for those)."""
+    import json
+
+    folder = _records_dir(app.config)
+    folder.mkdir(parents=True, exist_ok=True)
+    pending = sorted(d for d in docnames if d in TOPIC_PAGES)
+    for name in pending:
+        (folder / f"{name}.read").unlink(missing_ok=True)
+    (folder / "pending.json").write_text(json.dumps(pending))
+
+
+def _note_read(app, doctree):
+    """A topic's page is read (its kernel, if it ran, has written its record)."""
+    if app.env.docname in TOPIC_PAGES:
+        folder = _records_dir(app.config)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{app.env.docname}.read").touch()
+
+
+def notebook_of(path: Path):
+    """The page at ``path`` (a MyST notebook) as a Jupyter notebook, converted by jupytext: the
+    notebook a reader downloads and runs."""
+    import jupytext
+
+    nb = jupytext.read(path, fmt="md:myst")
+    nb.metadata.pop("jupytext", None)  # a notebook of its own, not one paired with the page
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    return nb
+
+
+def _page_links(app, pagename, templatename, context, doctree):
+    """Links for the page template (docs/_templates/page-links.html): the repository, "edit this
+    page", the page's source and, for an executable page, the notebook made from it (written
+    here, next to the page)."""
+    links = [("Repository", repository_url)]
+    source = Path(app.env.doc2path(pagename)) if pagename in app.env.found_docs else None
+    if source is not None and source.is_file():
+        if source.is_relative_to(ROOT):  # (a site built from elsewhere, e.g. a test's, has no file here)
+            rel = source.relative_to(ROOT).as_posix()
+            links.append(("Edit this page", f"{repository_url}/edit/{repository_branch}/{rel}"))
+        links.append(("Source (.md)", context["pathto"](f"_sources/{pagename}{source.suffix}", 1)))
+        if "file_format: mystnb" in source.read_text(encoding="utf-8")[:200]:
+            import nbformat
+
+            target = Path(app.outdir) / NOTEBOOKS / f"{pagename}.ipynb"
+            if not target.is_file() or target.stat().st_mtime < source.stat().st_mtime:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                nbformat.write(notebook_of(source), str(target))
+            links.append(("Notebook (.ipynb)", context["pathto"](f"{NOTEBOOKS}/{pagename}.ipynb", 1)))
+    context["page_links"] = links
+
+
 def setup(app):
+    app.connect("config-inited", _records_env)
+    app.connect("source-read", _add_record_cell)
+    app.connect("env-before-read-docs", _note_pending)
+    app.connect("doctree-read", _note_read)
+    app.connect("html-page-context", _page_links)
     _readable_values()
     app.connect("autodoc-skip-member", _skip_sympy_internals)
     app.connect("builder-inited", _template_cache)

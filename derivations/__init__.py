@@ -11,5 +11,5 @@ __version__ = "0.1.0"
 #: order of parallel work depends on it: ``derive check`` and the site build start these first, so
 #: that the processes finish together; a topic not listed starts last. (No imports here: the site's
 #: ``conf.py`` reads it without loading SymPy.)
-SLOWEST_FIRST = ("gumbel_softmax", "rnn_bptt", "softmax_ce", "gumbel_max", "lstm_gates", "aco_lstm", "binary_gates", "backprop_421", "window_scorer",
-                 "joint_tagging", "indrnn", "sigmoid_neuron")
+SLOWEST_FIRST = ("gumbel_softmax", "rnn_bptt", "joint_tagging", "lstm_gates", "exercises", "gumbel_max", "softmax_ce",
+                 "backprop_421", "aco_lstm", "binary_gates", "window_scorer", "rules", "indrnn", "sigmoid_neuron")

@@ -54,10 +54,11 @@ import numpy as np
 import sympy as sp
 from sympy.core.function import AppliedUndef
 
-from .core import (Derivation, DerivationError, Result, _canon, _instantiate_definitions, evaluate, indexed,
-                   notation, sym)
+from .core import (Derivation, DerivationError, Induction, NamedMatrix, Result, _canon, _instantiate_definitions,
+                   evaluate, indexed, notation, sym)
 from .core import shown_product as _mul
 from .oracles import CheckTable, crosscheck
+from .render import SEPARATED
 from .sigmoid_neuron import sigmoid
 from .window_scorer import with_sigmoid
 
@@ -91,7 +92,8 @@ z3 = sym("z3", r"z^{(3)}_{1}", meaning=r"output, $W^{(2)} a^{(2)} + b^{(2)}$ (li
          shape="scalar", real=True)
 delta3 = sym("delta3", r"\delta^{(3)}_{1}", meaning=r"output error signal, $\partial s/\partial z^{(3)}_1$",
              shape="scalar", real=True)
-s = sym("s", meaning=r"score of the true window, $s = z^{(3)}_1$", shape="scalar", real=True)
+s = sym("s", meaning=r"score of the true window, $s = z^{(3)}_1$ (of an $L$-layer network, $s = v^\top z^{(L)}$)",
+        shape="scalar", real=True)
 s_c = sym("s_c", "s_{c}", meaning="score of the corrupt window", shape="scalar", real=True)
 J = sym("J", r"\mathcal{J}", meaning=r"loss, $\max(1 + s_c - s, 0)$ (seed eq. 6 with $\Delta = 1$)",
         shape="scalar", real=True)
@@ -184,9 +186,90 @@ def walk_derivation() -> Derivation:
     return d
 
 
-def derivations() -> list[Derivation]:
-    """Every derivation of this topic, in reading order."""
-    return [chain_derivation(), loss_derivation(), walk_derivation()]
+# ---- the vectorized δ-rule for every layer of an L-layer network, by induction ----------------
+#
+# Downward from the output layer L: the step from layer l + 1 to layer l is one layer of the
+# network, whatever the layers above it do (the score as an unknown function R of z^(l+1)). Checked
+# entry by entry with every layer 2 (and 3) units wide, so the matrix products keep their order.
+
+#: The layer widths at which the δ-rule's induction is checked (the first is shown).
+INDUCTION_WIDTHS = (2, 3)
+layer = sym("l", meaning=r"a layer, $l \le L$: $z^{(l+1)} = W^{(l)} f(z^{(l)}) + b^{(l)}$", integer=True, positive=True)
+L_out = sym("L", meaning="the output layer, where the score is read out", integer=True, positive=True)
+z_l = indexed("z_layer", "z", meaning=r"pre-activations of any layer: $z_{i,l} = z^{(l)}_i$", real=True)
+W_l = indexed("W_layer", "W", meaning=r"weights of layer $l$: $W_{l,ij}$ joins unit $j$ of layer $l$ to unit $i$ "
+              r"of layer $l + 1$", real=True)
+b_l = indexed("b_layer", "b", real=True)
+delta_l = indexed("delta_layer", r"\delta", meaning=r"the rule's error signals, $\delta_{i,l} = \delta^{(l)}_i$",
+                  real=True)
+v = indexed("v", "v", meaning=r"read-out weights, $s = v^\top z^{(L)}$", real=True)
+SEPARATED.update({z_l.label, delta_l.label})
+_R = sp.Function("R")  # the score as a function of z^(l+1): the layers above l + 1 and the read-out
+
+
+def _sup(e) -> str:
+    return "^{(%s)}" % sp.latex(e)
+
+
+def _grad_z(l_, N):
+    return NamedMatrix(r"\nabla_{z%s} s" % _sup(l_), sp.Matrix(N, 1, lambda r_, _: sp.Derivative(s, z_l[r_ + 1, l_])),
+                       shows=(z_l.label, s, layer, L_out))
+
+
+def _delta(l_, N):
+    return NamedMatrix(r"\delta%s" % _sup(l_), sp.Matrix(N, 1, lambda r_, _: delta_l[r_ + 1, l_]),
+                       shows=(delta_l.label, layer, L_out))
+
+
+def _slopes_of(l_, N):
+    return NamedMatrix(r"\operatorname{diag}(f'(z%s))" % _sup(l_), sp.diag(*[_fp(z_l[r_, l_]) for r_ in range(1, N + 1)]),
+                       shows=(f, z_l.label, layer))
+
+
+def _W_t(l_, N):
+    return NamedMatrix(r"W^{(%s)\top}" % sp.latex(l_), sp.Matrix(N, N, lambda r_, c_: W_l[l_, c_ + 1, r_ + 1]),
+                       shows=(W_l.label, layer))
+
+
+@functools.cache
+def delta_rule_induction(N: int = INDUCTION_WIDTHS[0]) -> Induction:
+    r""":math:`\nabla_{z^{(l)}} s = \delta^{(l)}` for every layer :math:`l \le L`, where
+    :math:`\delta^{(L)} = v` and :math:`\delta^{(l)} = f'(z^{(l)}) \circ (W^{(l)\top} \delta^{(l+1)})`:
+    by induction on :math:`l` downward from :math:`L`, entry by entry with ``N`` units per layer."""
+    units = range(1, N + 1)
+    ind = Induction(f"delta_rule_all_layers_n{N}", f"The δ-rule at every layer ({N} units per layer)", layer, L_out,
+                    lambda l_: (_grad_z(l_, N), _delta(l_, N)), downward=True,
+                    label=f"backprop-421-delta-induction-n{N}", about=f"entry by entry with {N} units in every layer")
+    base = ind.base_case(definitions={s: sum(v[r_] * z_l[r_, L_out] for r_ in units),
+                                      **{delta_l[r_, L_out]: v[r_] for r_ in units}})
+    base.step(NamedMatrix("v", sp.Matrix(N, 1, lambda r_, _: v[r_ + 1]), shows=(v.label,)),
+              r"$s = v^\top z^{(L)}$")
+    base.step(_delta(L_out, N), r"where the rule starts: $\delta^{(L)} = v$")
+    l_ = layer
+    above = {s: _R(*[z_l[r_, l_ + 1] for r_ in units]),
+             **{z_l[r_, l_ + 1]: sum(W_l[l_, r_, c_] * f(z_l[c_, l_]) for c_ in units) + b_l[l_, r_] for r_ in units}}
+    rule = {delta_l[r_, l_]: _fp(z_l[r_, l_]) * sum(W_l[l_, c_, r_] * delta_l[c_, l_ + 1] for c_ in units)
+            for r_ in units}
+    st = ind.inductive_step(definitions={**above, **rule})
+    jac_t = NamedMatrix(r"\left(\frac{\partial z^{(l+1)}}{\partial z^{(l)}}\right)^{\!\top}",
+                        sp.Matrix(N, N, lambda r_, c_: sp.Derivative(z_l[r_ + 1, l_ + 1], z_l[c_ + 1, l_])).T,
+                        shows=(z_l.label, layer))
+    st.step(sp.MatMul(jac_t, _grad_z(l_ + 1, N), evaluate=False),
+            r"chain rule: $z^{(l)}$ reaches $s$ only through $z^{(l+1)}$")
+    st.step(sp.MatMul(_slopes_of(l_, N), _W_t(l_, N), _grad_z(l_ + 1, N), evaluate=False),
+            r"$z^{(l+1)}_j = \sum_i W^{(l)}_{ji} f(z^{(l)}_i) + b^{(l)}_j$, so "
+            r"$\partial z^{(l+1)}_j/\partial z^{(l)}_i = W^{(l)}_{ji} f'(z^{(l)}_i)$")
+    st.step(sp.MatMul(_slopes_of(l_, N), _W_t(l_, N), _delta(l_ + 1, N), evaluate=False), "induction hypothesis",
+            given=[ind.hypothesis])
+    st.step(_delta(l_, N), r"the rule: $\delta^{(l)} = f'(z^{(l)}) \circ (W^{(l)\top} \delta^{(l+1)})$ "
+            r"($\operatorname{diag}(a)\,b = a \circ b$)")
+    return ind
+
+
+def derivations() -> list[Derivation | Induction]:
+    """Every derivation of this topic, in reading order; the δ-rule for every layer last."""
+    return [chain_derivation(), loss_derivation(), walk_derivation(),
+            *[delta_rule_induction(N) for N in INDUCTION_WIDTHS]]
 
 
 # ---- results: every W^(1)_ij, f = sigmoid, as plain symbols ------------------------------
@@ -495,9 +578,75 @@ def walk_table(seed: int = 0) -> CheckTable:
     return table
 
 
+# ---- the seed's eq. (7): one step of gradient descent with the derived gradient -----------
+
+SIGMOID_CURVATURE = float(np.sqrt(3) / 18)  # max |σ''(z)| = max |σ(1 − σ)(1 − 2σ)|, at σ = (3 ∓ √3)/6
+
+
+def _margin(params, x_, x_c) -> float:
+    """1 + s_c − s: the loss 𝒥 where it is positive (computed by the forward pass alone)."""
+    return 1.0 + mlp_score(params, x_c) - mlp_score(params, x_)
+
+
+def loss_gradient_W1(params, x_, x_c, results_=None) -> np.ndarray:
+    """∇_{W^(1)} 𝒥 (2 × 4) from the derived results (``results()``' ∂𝒥/∂W^(1)_ij, 𝒥 > 0) at numbers."""
+    W_1, b_1, W_2 = params[0]["W"], params[0]["b"], params[1]["W"]
+    numbers = {**{FLAT_SYMBOLS[W1[r, c]]: W_1[r - 1, c - 1] for r in (1, 2) for c in (1, 2, 3, 4)},
+               **{FLAT_SYMBOLS[b1[r]]: b_1[r - 1] for r in (1, 2)},
+               **{FLAT_SYMBOLS[W2[r]]: W_2[0, r - 1] for r in (1, 2)},
+               **{FLAT_SYMBOLS[a1[c]]: x_[c - 1] for c in (1, 2, 3, 4)},
+               **{FLAT_SYMBOLS[a1c[c]]: x_c[c - 1] for c in (1, 2, 3, 4)}}
+    grad = np.zeros((2, 4))
+    index = {FLAT_SYMBOLS[W1[r, c]]: (r - 1, c - 1) for r in (1, 2) for c in (1, 2, 3, 4)}
+    for res in (results() if results_ is None else results_):
+        if res.name == r"\mathcal{J}":
+            grad[index[res.wrt]] = float(res.expr.xreplace(numbers).evalf(30))
+    return grad
+
+
+def descent_values(seed: int = 0, alphas=(1.0, 1e-1, 1e-2, 1e-3, 1e-4), results_=None) -> dict:
+    r"""θ(t+1) = θ(t) − α ∇_θ 𝒥 (seed eq. 7) for θ = W^(1), with the derived gradient, at each α.
+
+    To first order :math:`\mathcal{J}(\theta - \alpha g) = \mathcal{J}(\theta) - \alpha\lVert g\rVert^2 + R`,
+    and by Taylor's theorem :math:`\lvert R\rvert \le \tfrac{\alpha^2}{2} \max g^\top H g` along the
+    segment. Only W^(1) moves, so the Hessian of 1 + s_c − s in W^(1) is, row by row,
+    :math:`W^{(2)}_i (\sigma''(z_{c,i})\, a_c a_c^\top - \sigma''(z_i)\, a a^\top)`, and
+    :math:`\lvert\sigma''\rvert \le \sqrt{3}/18` everywhere bounds it:
+    :math:`\lvert g^\top H g\rvert \le B = \tfrac{\sqrt{3}}{18} \sum_i \lvert W^{(2)}_i\rvert
+    \lVert g_i\rVert^2 (\lVert a\rVert^2 + \lVert a_c\rVert^2)`. A row passes when the loss falls
+    and the measured decrease is within that bound of :math:`\alpha\lVert g\rVert^2` (both ends
+    with 𝒥 > 0, so 𝒥 = 1 + s_c − s there).
+    """
+    params, x_, x_c = seeded_421(seed)
+    J0 = _margin(params, x_, x_c)
+    if J0 <= 0:
+        raise ValueError(f"seed {seed}: the loss is 0 (the margin is met), so there is no step to take")
+    g = loss_gradient_W1(params, x_, x_c, results_)
+    gg = float(np.sum(g * g))
+    B = SIGMOID_CURVATURE * float(np.sum(np.abs(params[1]["W"][0]) * np.sum(g * g, axis=1))) * float(x_ @ x_ + x_c @ x_c)
+    rows = []
+    for alpha in alphas:
+        stepped = [{"W": params[0]["W"] - alpha * g, "b": params[0]["b"]}, params[1]]
+        J1 = _margin(stepped, x_, x_c)
+        decrease, predicted = J0 - J1, alpha * gg
+        rows.append({"α": alpha, "𝒥 after": J1, "decrease": decrease, "α‖g‖²": predicted,
+                     "|decrease/(α‖g‖²) − 1|": abs(decrease / predicted - 1), "Taylor bound": alpha * B / (2 * gg),
+                     "passed": bool(J1 > 0 and decrease > 0 and abs(decrease - predicted) <= alpha**2 * B / 2)})
+    return {"J": J0, "grad": g, "B": B, "rows": rows}
+
+
+def descent_table(seed: int = 0, results_=None) -> CheckTable:
+    table = CheckTable("One step of gradient descent on W(1) with the derived gradient (seed eq. 7)",
+                       ["α", "decrease", "α‖g‖²", "|decrease/(α‖g‖²) − 1|", "Taylor bound"],
+                       note="Pass when the loss falls and |decrease/(α‖g‖²) − 1| ≤ α·B/(2‖g‖²), "
+                            "the Taylor bound.")
+    table.rows = descent_values(seed, results_=results_)["rows"]
+    return table
+
+
 @functools.cache
 def numeric_checks() -> list[CheckTable]:
     """Results against oracles; the rule element by element; width-64 numbers; the walk's numbers."""
     return [crosscheck(results(), points=2, seed=0,
                        title="∂s/∂W(1)_ij and ∂𝒥/∂W(1)_ij (𝒥 > 0, f = σ) against independent oracles"),
-            vectorized_table(), numeric_mlp_table(), walk_table()]
+            vectorized_table(), numeric_mlp_table(), walk_table(), descent_table()]

@@ -19,7 +19,7 @@ from concurrent.futures import ProcessPoolExecutor
 import sympy as sp
 
 from . import SLOWEST_FIRST, registry
-from .core import DerivationError, text
+from .core import DerivationError, Induction, text
 
 FORMATS = ("text", "latex", "json")
 
@@ -80,16 +80,24 @@ def show_latex(topic) -> str:
 
 
 def show_json(topic) -> str:
-    steps = []
+    """DESIGN.md's JSON form; a topic with claims proved for every size adds ``inductions``, one
+    object per claim: the indices it is proved for, its two sides, the base case and the
+    inductive step, each step as srepr (see :meth:`derivations.core.Induction.as_json`)."""
+    steps, inductions = [], []
     for d in topic.derivations():
+        if isinstance(d, Induction):
+            inductions.append(d.as_json())
+            continue
         d.check()
         for k, st in enumerate(d.steps):
             why = st.why if k else f"start: {d.title}"
             if st.given:
-                why += "; using " + ", ".join(text(c.shown) for c in st.given)
+                why += "; using " + ", ".join(c.text() for c in st.given)
             steps.append({"latex": d.step_latex(k), "why": why, "expr": sp.srepr(st.expr)})
     doc = {"topic": topic.name, "title": topic.title, "steps": steps,
            "results": [r.as_json() for r in topic.results()]}
+    if inductions:
+        doc["inductions"] = inductions
     return json.dumps(doc, indent=1, ensure_ascii=False)
 
 
@@ -104,6 +112,10 @@ def check_topic(name: str) -> tuple[bool, list[str]]:
         except DerivationError as err:
             return False, lines + [f"FAIL {name}: {err}"]
         lines.append(f"ok   {name}: {d.name}: {d.summary()}")
+    proved = [d for d in topic.derivations() if isinstance(d, Induction)]
+    if proved:
+        lines.append(f"ok   {name}: {len(proved)} claim(s) proved for every size by induction: "
+                     + ", ".join(f"{d.name} ({d.proved_for()})" for d in proved))
     for r in topic.results():
         try:
             r.check_symbolic()

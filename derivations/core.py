@@ -31,6 +31,15 @@ Notation the engine understands
   from that step on; they are rendered next to the reason, never hidden.
 - **Generic activations** ``f`` (undefined functions) print as ``f'(z)``. Numeric checks replace
   them by random smooth functions, so a step that holds only for one activation is caught.
+- **Claims for every n** (:class:`Induction`): a base case and an inductive step, each an
+  ordinary derivation; the step is written for a symbolic index, what came before it is an unknown
+  function (``H(t, h^{(k)})``), and the claim at ``n`` is a :class:`Hypothesis` that only the step
+  naming it may use, and only at ``n``. Matrices of a concrete size shown by their names
+  (:class:`NamedMatrix`, :class:`MatrixProduct`) are compared entry by entry, so a product keeps
+  its order; :func:`peel` takes one factor out of a product over a symbolic range.
+- **Definition chains of any length**: the definitions are closed once (each value with what it
+  refers to expanded), and a long chain is differentiated by the chain rule through them, so
+  ``h_T → z_T → h_{T-1} → …`` costs little at T = 100; a definition that refers to itself is named.
 
 Examples
 --------
@@ -50,6 +59,7 @@ bad, step 1 ('oops'): the two sides differ
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import random
 import sys
@@ -58,6 +68,7 @@ from typing import Iterable, Mapping, Sequence
 
 import sympy as sp
 from sympy.core.function import AppliedUndef, UndefinedFunction
+from sympy.core.symbol import Str
 
 from .render import (SEPARATED, _prime_form, _visible, latex, latex_names_of, reason_latex, register_meaning, register_name,
                      rows, text)
@@ -76,12 +87,18 @@ __all__ = [
     "Condition",
     "Derivation",
     "DerivationError",
+    "Hypothesis",
+    "Induction",
+    "InductionError",
+    "MatrixProduct",
+    "NamedMatrix",
     "Result",
     "StepCheck",
     "StepError",
     "Step",
     "expand_definitions",
     "latex",
+    "peel",
     "notation",
     "shown_product",
     "sym",
@@ -101,7 +118,7 @@ class StepError(DerivationError):
         self.lhs, self.rhs, self.detail = lhs, rhs, detail
         super().__init__(
             f"{derivation}, step {index} ('{why}'): the two sides differ\n"
-            f"  left:  {text(lhs)}\n  right: {text(rhs)}\n  {detail}"
+            f"  left:  {_short(lhs, 2000)}\n  right: {_short(rhs, 2000)}\n  {detail}"
         )
 
 
@@ -110,7 +127,13 @@ class StepError(DerivationError):
 # --------------------------------------------------------------------------------------------
 
 def _caller_module(depth: int) -> str:
-    return sys._getframe(depth + 1).f_globals.get("__name__", "")
+    """The module of the code that called into the engine, ``depth`` frames up, or further up
+    past any frame of this file's own code (a wrapper around an engine function, such as the
+    trampolines mutmut puts around every function, adds frames here but is not the caller)."""
+    frame = sys._getframe(depth + 1)
+    while frame.f_back is not None and frame.f_code.co_filename == __file__:
+        frame = frame.f_back
+    return frame.f_globals.get("__name__", "")
 
 
 def sym(name: str, latex_name: str | None = None, *, meaning: str | None = None,
@@ -175,22 +198,27 @@ class Condition:
     def latex(self) -> str:
         return latex(self.shown)
 
+    def text(self) -> str:
+        return text(self.shown)
+
 
 def _expand_sum(s):
-    """One sum (or product) with integer limits written out as an addition (or a multiplication);
-    the summand is left unevaluated. An empty range (upper limit below the lower) is 0 (or 1)."""
+    r"""One sum (or product) with a concrete number of terms written out as an addition (or a
+    multiplication); the summand is left unevaluated. The limits may be symbolic when their
+    difference is an integer (:math:`\sum_{i=t}^{t+1}`, :math:`\prod_{k=T}^{T-1}`). An empty range
+    (upper limit below the lower) is 0 (or 1)."""
     body = s.function
     join = sp.Add if isinstance(s, sp.Sum) else sp.Mul
     for var, lo, hi in reversed(s.limits):
-        body = join(*[body.xreplace({var: sp.Integer(v)}) for v in range(int(lo), int(hi) + 1)])
+        body = join(*[body.xreplace({var: lo + v}) for v in range(int(hi - lo) + 1)])
     return body
 
 
 def _expand_sums(expr):
-    """Write every sum and product with concrete limits out (inner derivatives untouched)."""
+    """Write every sum and product with a concrete number of terms out (inner derivatives untouched)."""
     for _ in range(10):
         sums = [s for s in expr.atoms(sp.Sum, sp.Product)
-                if all(lim[1].is_Integer and lim[2].is_Integer for lim in s.limits)]
+                if all((lim[2] - lim[1]).is_Integer for lim in s.limits)]
         if not sums:
             return expr
         expr = expr.xreplace({s: _expand_sum(s) for s in sums})
@@ -212,8 +240,17 @@ def expand_definitions(expr, definitions: Mapping, stop: Iterable = ()):
     sym_defs = {k: v for k, v in definitions.items()
                 if not isinstance(k, (sp.IndexedBase, UndefinedFunction)) and k not in stop}
     base_defs = {k: v for k, v in definitions.items() if isinstance(k, sp.IndexedBase)}
-    for _ in range(50):
-        new = _expand_functions(expr.xreplace(sym_defs), definitions)
+    # The symbols' definitions are closed first (each value with every definition it refers to
+    # expanded, once), so a chain h_T → z_T → h_{T-1} → … of any length costs one pass, and a
+    # definition that refers to itself is found on the way. Each round then expands one layer of
+    # indexed and function definitions, whose values may hold defined symbols again.
+    memo = definitions.memo if isinstance(definitions, _Definitions) else {}
+    key = ("closure", frozenset(stop))
+    if key not in memo:  # one closure per set of definitions (and variables held), reused
+        memo[key] = _closure(sym_defs, whole=not stop)
+    close = memo[key]
+    for _ in range(_rounds(definitions)):
+        new = _expand_functions(close(expr), definitions)
         if base_defs:
             new = new.replace(
                 lambda e: isinstance(e, sp.Indexed) and e.base in base_defs and e not in stop,
@@ -223,19 +260,89 @@ def expand_definitions(expr, definitions: Mapping, stop: Iterable = ()):
         if new == expr:
             return expr
         expr = new
-    raise DerivationError("definitions do not terminate (a definition refers to itself)")
+    raise DerivationError("definitions do not terminate (a definition refers to itself): "
+                          + _still_defined(expr, sym_defs, base_defs))
+
+
+def _keys_in(expr, defs: Mapping, compound: list) -> list:
+    """The keys of ``defs`` (symbols, indexed elements, or whole expressions such as a product
+    with symbolic limits) that occur in ``expr``."""
+    found = [a for a in expr.atoms(sp.Symbol, sp.Indexed) if a in defs]
+    return found + [k for k in compound if expr.has(k)]
+
+
+def _closure(defs: Mapping, whole: bool = True):
+    """A function that replaces every key of ``defs`` in an expression by its value with all the
+    definitions it refers to expanded (each key closed once, by a depth-first walk without
+    recursion, so any finite chain works). A key met again while it is being closed is a
+    definition that refers to itself: :class:`DerivationError`, naming the cycle."""
+    compound = [k for k in defs if not isinstance(k, (sp.Symbol, sp.Indexed))]
+    closed: dict = {}
+
+    def close_key(key):
+        path, on_path = [(key, None)], {key}
+        while path:
+            k, deps = path[-1]
+            if deps is None:
+                deps = [d for d in _keys_in(sp.sympify(defs[k]), defs, compound) if d not in closed]
+                path[-1] = (k, deps)
+            if deps:
+                d = deps.pop()
+                if d in on_path:
+                    cycle = [text(q) for q, _ in path[[q for q, _ in path].index(d):]] + [text(d)]
+                    raise DerivationError("definitions do not terminate (a definition refers to itself): "
+                                          + " → ".join(cycle))
+                if d not in closed:
+                    path.append((d, None))
+                    on_path.add(d)
+                continue
+            val = sp.sympify(defs[k])
+            closed[k] = val.xreplace({d: closed[d] for d in _keys_in(val, defs, compound)})
+            path.pop()
+            on_path.discard(k)
+        return closed[key]
+
+    # ``whole``: every key closed once, and each call one xreplace (when none of them is part of a
+    # cycle); otherwise only the keys an expression holds, as it meets them
+    full: list = [] if whole else [None]
+
+    def close(expr):
+        if not full:
+            try:
+                full.append({k: close_key(k) for k in defs})
+            except DerivationError:  # a cycle somewhere: close only what this expression holds
+                full.append(None)
+        if full[0] is not None:
+            return expr.xreplace(full[0])
+        keys = _keys_in(expr, defs, compound)
+        return expr.xreplace({k: close_key(k) for k in keys}) if keys else expr
+    return close
+
+
+def _rounds(definitions: Mapping) -> int:
+    """Enough rounds of expansion for any acyclic set of ``definitions``."""
+    return len(definitions) + 50
+
+
+def _still_defined(expr, sym_defs: Mapping, base_defs: Mapping = {}, funs: Mapping = {}) -> str:
+    """The defined names an expansion that does not end keeps meeting (for its error message)."""
+    names = {text(k) for k in sym_defs if expr.has(k)}
+    names |= {text(i.base) for i in expr.atoms(sp.Indexed) if i.base in base_defs}
+    names |= {a.func.__name__ for a in expr.atoms(AppliedUndef) if a.func in funs}
+    return ", ".join(sorted(names)[:6]) or "?"
 
 
 def _expand_functions(expr, definitions: Mapping):
     r"""Replace every application of a defined function (``F(z - a)`` with ``F := x ↦ …``, a
     key of ``definitions`` made by ``sp.Function``) by its definition, recursively."""
     funs = {k: v for k, v in definitions.items() if isinstance(k, UndefinedFunction)}
-    for _ in range(50):
+    for _ in range(len(funs) + 50):
         if not funs or not any(isinstance(a, AppliedUndef) and a.func in funs for a in expr.atoms(AppliedUndef)):
             return expr
         expr = expr.replace(lambda e: isinstance(e, AppliedUndef) and e.func in funs,
                             lambda e: funs[e.func](*e.args))
-    raise DerivationError("function definitions do not terminate (a definition refers to itself)")
+    raise DerivationError("function definitions do not terminate (a definition refers to itself): "
+                          + _still_defined(expr, {}, {}, funs))
 
 
 _PRIMES: dict[tuple[str, int], sp.FunctionClass] = {}
@@ -248,8 +355,48 @@ def _prime_function(f, order: int):
     return _PRIMES[key]
 
 
+_PARTIALS: dict[tuple[str, tuple], sp.FunctionClass] = {}
+
+
+def _partial_form(expr):
+    """``(f, positions, args)`` if ``expr`` is a partial derivative of a generic function of several
+    arguments with respect to some of them (a ``Derivative``, or SymPy's ``Subs`` of one at a
+    point), else None: ``∂G(t, x, y)/∂x`` is ``(G, (1,), (t, x, y))``."""
+    if isinstance(expr, sp.Subs):
+        form = _partial_form(expr.expr) if isinstance(expr.expr, sp.Derivative) else None
+        if form is None:
+            return None
+        f, pos, args = form
+        point = dict(zip(expr.variables, expr.point))
+        return f, pos, tuple(a.xreplace(point) for a in args)
+    if not (isinstance(expr, sp.Derivative) and isinstance(expr.expr, AppliedUndef) and len(expr.expr.args) > 1):
+        return None
+    args, pos = expr.expr.args, []
+    for v, count in expr.variable_count:
+        hits = [q for q, a in enumerate(args) if a == v]
+        if len(hits) != 1 or any(a.has(v) for q, a in enumerate(args) if q != hits[0]):
+            return None
+        pos += [hits[0]] * int(count)
+    return expr.expr.func, tuple(sorted(pos)), args
+
+
+#: Each partial-derivative function made by :func:`_partial_function`: (the function, positions).
+_PARTIAL_OF: dict = {}
+
+
+def _partial_function(f, positions: tuple):
+    key = (f.__name__, positions)
+    if key not in _PARTIALS:
+        _PARTIALS[key] = sp.Function(f"∂{','.join(str(q + 1) for q in positions)}{f.__name__}")
+        _PARTIAL_OF[_PARTIALS[key]] = (f, positions)
+    return _PARTIALS[key]
+
+
 def _canon(expr):
-    """Replace every f^(n)(arg) (as Derivative or Subs) by an opaque function f'…'(arg).
+    """Replace every f^(n)(arg) (as Derivative or Subs) by an opaque function f'…'(arg), and every
+    partial derivative of a generic function of several arguments by an opaque function of the
+    same arguments (``∂G(t, x, y)/∂x`` becomes ``∂2G(t, x, y)``, which may be expanded in its
+    arguments like any other function).
 
     ``Subs(Derivative(f(ξ), ξ), ξ, z)`` (SymPy's chain rule through a composite argument) goes
     first: ``replace`` works bottom-up and would otherwise turn the inner derivative into f'(ξ)
@@ -257,13 +404,15 @@ def _canon(expr):
     """
     if not expr.has(sp.Derivative, sp.Subs):
         return expr
-    is_subs = lambda e: isinstance(e, sp.Subs) and _prime_form(e) is not None  # noqa: E731
-    expr = expr.replace(is_subs, lambda e: _from_form(_prime_form(e)))
-    return expr.replace(lambda e: _prime_form(e) is not None, lambda e: _from_form(_prime_form(e)))
+    form = lambda e: _prime_form(e) or _partial_form(e)  # noqa: E731
+    expr = expr.replace(lambda e: isinstance(e, sp.Subs) and form(e) is not None, lambda e: _from_form(form(e)))
+    return expr.replace(lambda e: form(e) is not None, lambda e: _from_form(form(e)))
 
 
 def _from_form(form):
     f, order, arg = form
+    if isinstance(order, tuple):  # a partial derivative: (f, positions, args)
+        return _partial_function(f, order)(*arg)
     return _prime_function(f, order)(arg)
 
 
@@ -287,10 +436,23 @@ def _instantiate(expr, inst: Mapping):
     return _expand_sums(_rename_bound(expr, set(inst)).xreplace(dict(inst)))
 
 
+class _Definitions(dict):
+    """Instantiated definitions, with the chain rule's memo (:func:`_chain_rule`): what each
+    defined quantity's definition names, and its partial derivatives, computed once."""
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.memo: dict = {}
+
+
 def _instantiate_definitions(definitions: Mapping, inst: Mapping) -> dict:
-    defs = {}
+    defs = _Definitions()
     for key, val in definitions.items():
         val = sp.sympify(val)
+        if not isinstance(key, (sp.Symbol, sp.IndexedBase, UndefinedFunction)):
+            # a key that is an expression (h_{1,t+1}, a product over a symbolic range) is matched
+            # as written, so it takes the instance's values and the canonical form the steps get
+            key = _canon(sp.sympify(key).xreplace(dict(inst)))
         if isinstance(val, sp.Lambda):  # keep its bound variables out of the instance
             free = {s: v for s, v in inst.items() if s not in val.variables}
             body = _rename_bound(val.expr)  # o[j] must not capture a sum's own j
@@ -308,28 +470,154 @@ def _instantiate_definitions(definitions: Mapping, inst: Mapping) -> dict:
 
 def _eval_derivatives(expr, defs: Mapping):
     """Evaluate derivatives from the innermost out, expanding what they differentiate but keeping
-    their variables (an intermediate such as z in ∂a/∂z stays the variable)."""
+    their variables (an intermediate such as z in ∂a/∂z stays the variable).
+
+    A first derivative goes by the chain rule through the definitions (:func:`_chain_rule`), which
+    never builds the nested expression of a long chain; what that cannot handle (sums over a
+    symbolic range, integrals, higher derivatives) is expanded and differentiated by SymPy."""
     while True:
         ders = [d for d in expr.atoms(sp.Derivative) if not d.expr.atoms(sp.Derivative)]
         if not ders:
             return expr
         done = {}
         for d in ders:
-            inner = expand_definitions(d.expr, defs, stop=d.variables)
-            done[d] = _canon(sp.diff(inner, *d.variable_count))
+            found = _chain_rule(d.expr, d.variable_count[0][0], defs) \
+                if len(d.variable_count) == 1 and d.variable_count[0][1] == 1 else None
+            if found is None:
+                inner = expand_definitions(d.expr, defs, stop=d.variables)
+                found = _canon(sp.diff(inner, *d.variable_count))
+            done[d] = found
         expr = expr.xreplace(done)
 
 
+#: From this many nested definitions on, a derivative goes by the chain rule through them.
+CHAIN_RULE_DEPTH = 16
+
+#: What the chain rule through definitions leaves to SymPy: a bound variable, or a derivative.
+_OPAQUE = (sp.Sum, sp.Product, sp.Integral, sp.Limit, sp.Derivative, sp.Subs, sp.Lambda, sp.Piecewise)
+
+
+def _partial(expr, atom):
+    """∂expr/∂atom with every other symbol and indexed element independent (SymPy's own rule for
+    two indexed elements, a Kronecker delta of their indices, would tie h_{1,t} to h_{1,k})."""
+    xi = sp.Dummy("xi")
+    return _canon(sp.diff(expr.xreplace({atom: xi}), xi)).xreplace({xi: atom})
+
+
+def _chain_rule(expr, var, defs: Mapping):
+    r"""∂expr/∂var by the chain rule over the definitions: each defined quantity that ``expr``
+    reaches is differentiated once, in terms of the quantities its definition names (which stay
+    as they are), :math:`\mathrm{d}a/\mathrm{d}x = \sum_s \partial a/\partial s \cdot \mathrm{d}s/\mathrm{d}x`.
+    ``var`` is held as the variable even where it is defined. None where the rule does not apply
+    (a sum over a symbolic range, an integral, a definition keyed by a whole expression …) or is
+    not needed (a shallow chain with concrete indices, which SymPy differentiates faster
+    expanded): then the caller expands and lets SymPy differentiate."""
+    if not isinstance(var, (sp.Symbol, sp.Indexed)):
+        return None
+
+    def symbolic(x):
+        return isinstance(x, sp.Indexed) and not all(i.is_Integer for i in x.indices)
+
+    # a chain CHAIN_RULE_DEPTH deep needs that many definitions; a symbolic index shows at once
+    if len(defs) < CHAIN_RULE_DEPTH and not (symbolic(var) or any(symbolic(x) for x in expr.atoms(sp.Indexed))) \
+            and not any(symbolic(k) for k in defs):
+        return None
+    memo = defs.memo if isinstance(defs, _Definitions) else {}
+    if "applies" not in memo:
+        # a key that is a whole sum or product (a peeled product) is fine: an expression that holds
+        # one is left to SymPy below; another kind of key (an applied function) is not followed
+        memo["applies"] = all(isinstance(k, (sp.Symbol, sp.Indexed, sp.IndexedBase, UndefinedFunction, sp.Sum,
+                                             sp.Product)) for k in defs)
+        memo["funs"] = {k: v for k, v in defs.items() if isinstance(k, UndefinedFunction)}
+        memo["bases"] = {k: v for k, v in defs.items() if isinstance(k, sp.IndexedBase)}
+        memo["values"], memo["named"], memo["partials"], memo["totals"] = {}, {}, {}, {}
+    if not memo["applies"]:
+        return None
+    funs, bases, values, names = memo["funs"], memo["bases"], memo["values"], memo["named"]
+
+    def defined(a):
+        return a in defs or isinstance(a, sp.Indexed) and a.base in bases
+
+    def prepared(e):
+        e = _expand_sums(_expand_functions(sp.sympify(e), funs)) if funs else _expand_sums(sp.sympify(e))
+        return None if e.has(*_OPAQUE) else e
+
+    def value(a):  # a defined quantity's definition, ready to differentiate (None: not possible)
+        if a not in values:
+            values[a] = prepared(defs[a] if a in defs else bases[a.base](*a.indices))
+        return values[a]
+
+    def named(e):  # the symbols and indexed elements an expression holds
+        if e not in names:
+            names[e] = list(e.atoms(sp.Symbol, sp.Indexed))
+        return names[e]
+
+    def partial(e, q):
+        key = (e, q)
+        if key not in memo["partials"]:
+            memo["partials"][key] = _partial(e, q)
+        return memo["partials"][key]
+
+    top = prepared(expr)
+    if top is None:
+        return None
+    order, state = [], {}  # state: 1 while a quantity's definition is walked, 2 after
+    stack = [(q, False) for q in named(top) if q != var and defined(q)]
+    while stack:  # depth first, without recursion: any chain length
+        q, done = stack.pop()
+        if done:
+            order.append(q)
+            state[q] = 2
+            continue
+        if q in state:
+            continue
+        state[q] = 1
+        v = value(q)
+        if v is None:
+            return None
+        stack.append((q, True))
+        for r in named(v):
+            if r == var or not defined(r):
+                continue
+            if state.get(r) == 1:  # r's definition leads back to r
+                raise DerivationError(f"definitions do not terminate (a definition refers to itself): {text(r)}")
+            if r not in state:
+                stack.append((r, False))
+    # SymPy's own differentiation of the expanded expression is faster for a shallow chain; this
+    # rule is needed for a long one, and where an index is symbolic (SymPy would tie h_{c,t} to
+    # h_{c,k} by a Kronecker delta of t and k)
+    depth = {}
+    for q in order:
+        depth[q] = 1 + max((depth.get(r, 0) for r in named(values[q]) if r != var), default=0)
+    if max(depth.values(), default=0) < CHAIN_RULE_DEPTH and not any(
+            symbolic(x) for x in [var, *named(top), *(r for q in order for r in named(values[q]))]):
+        return None
+    total = memo["totals"].setdefault(var, {var: sp.Integer(1)})
+    for q in order:  # every quantity after the ones its definition names
+        if q not in total:
+            total[q] = sp.Add(*[partial(values[q], r) * total[r] for r in named(values[q])
+                                if total.get(r, 0) != 0])
+    return sp.Add(*[partial(top, r) * total[r] for r in named(top) if total.get(r, 0) != 0])
+
+
 def evaluate(expr, definitions: Mapping, inst: Mapping = {}, conditions: Sequence[Condition] = (),
-             *, instantiated: bool = False):
+             *, instantiated: bool = False, cache: dict | None = None):
     """Expand ``expr`` into plain operations: instance sizes, sums, derivatives, definitions.
 
-    ``instantiated=True`` says ``definitions`` already have the instance's values in them.
+    ``instantiated=True`` says ``definitions`` already have the instance's values in them;
+    ``cache`` keeps an induction hypothesis's evaluated sides between calls (see
+    :class:`Hypothesis`).
     """
-    defs = dict(definitions) if instantiated else _instantiate_definitions(definitions, inst)
+    if instantiated:
+        defs = definitions if isinstance(definitions, _Definitions) else _Definitions(definitions)
+    else:
+        defs = _instantiate_definitions(definitions, inst)
     expr = _eval_derivatives(_canon(_expand_functions(_instantiate(sp.sympify(expr), inst), defs)), defs)
     expr = _canon(expand_definitions(expr, defs))
     for cond in conditions:
+        if isinstance(cond, Hypothesis):
+            expr = cond.apply(expr, definitions if instantiated else defs, inst, cache)
+            continue
         for eq in cond.subs:
             expr = expr.xreplace({_instantiate(eq.lhs, inst): _instantiate(eq.rhs, inst)})
     return expr
@@ -348,9 +636,11 @@ def _leaves(expr):
     return sorted(idx | syms, key=sp.default_sort_key)
 
 
-def _sample(leaf, rng: random.Random):
+def _sample(leaf, rng: random.Random, integers: bool = False):
     base = leaf.base.label if isinstance(leaf, sp.Indexed) else leaf
     if base.is_integer:
+        if integers and isinstance(leaf, sp.Symbol):
+            return sp.Integer(rng.randint(3, 9))
         raise DerivationError(f"cannot sample integer symbol {leaf} (give the instance its value)")
     if base.is_positive or base.is_nonnegative:
         return sp.Float(rng.uniform(0.2, 1.5), NUMERIC_DIGITS + 10)
@@ -366,10 +656,11 @@ def _realize_generic(expr, seed: int):
     x = sp.Dummy("x")
     repl = {}
     for a in expr.atoms(AppliedUndef):
+        if a.func in _PARTIAL_OF or len(a.args) > 1:  # a function of several arguments, or a partial of one
+            repl[a] = _realize_several(a, seed)
+            continue
         name = a.func.__name__.rstrip("'")
         order = len(a.func.__name__) - len(name)
-        if len(a.args) != 1:
-            raise DerivationError(f"cannot evaluate generic function {a} of several arguments")
         rng = random.Random(f"{seed}:{name}")
         c = [sp.Float(rng.uniform(0.5, 1.5), NUMERIC_DIGITS + 10) for _ in range(4)]
         base = c[0] * sp.sin(c[1] * x + c[2]) + c[3] * x**2 / 4 + sp.exp(x / 3)
@@ -377,29 +668,60 @@ def _realize_generic(expr, seed: int):
     return expr.xreplace(repl)
 
 
-def numeric_difference(lhs, rhs, seed: int, points: int = NUMERIC_POINTS):
-    """Evaluate ``lhs - rhs`` at random points; return the worst relative difference found."""
+def _realize_several(a, seed: int):
+    """A generic function of several arguments (or one of its partial derivatives, made by
+    :func:`_canon`) as one random smooth function of all of them, which couples them, and the
+    same derivative of it, at ``a``'s arguments."""
+    f, positions = _PARTIAL_OF.get(a.func, (a.func, ()))
+    xs = [sp.Dummy(f"x{q}") for q in range(len(a.args))]
+    rng = random.Random(f"{seed}:{f.__name__}:{len(xs)}")
+    c = [sp.Float(rng.uniform(0.5, 1.5), NUMERIC_DIGITS + 10) for _ in range(2 * len(xs) + 1)]
+    base = sp.sin(sum(c[q] * x for q, x in enumerate(xs)) + c[-1]) \
+        + sum(c[len(xs) + q] * x ** 2 / 4 for q, x in enumerate(xs)) + sp.exp(xs[0] / 3)
+    for q in positions:
+        base = sp.diff(base, xs[q])
+    return base.xreplace(dict(zip(xs, a.args)))
+
+
+def numeric_difference(lhs, rhs, seed: int, points: int = NUMERIC_POINTS, *, integers: bool = False):
+    """Evaluate ``lhs - rhs`` at random points; return the worst relative difference found.
+
+    ``integers=True`` gives integer symbols left in the sides (a symbolic index) random values
+    too: fit to refute a step meant for every index, not to verify one."""
     rng = random.Random(seed)
     worst = sp.Float(0)
     leaves = sorted(set(_leaves(lhs)) | set(_leaves(rhs)), key=sp.default_sort_key)
     for p in range(points):
-        values = {leaf: _sample(leaf, rng) for leaf in leaves}
+        values = {leaf: _sample(leaf, rng, integers) for leaf in leaves}
         va, vb = (sp.N(_realize_generic(e.xreplace(values), seed + p).doit(), NUMERIC_DIGITS)
                   for e in (lhs, rhs))
         if not (va.is_number and vb.is_number):
-            raise DerivationError(f"cannot evaluate numerically: {text(va)} vs {text(vb)}")
+            raise DerivationError(f"cannot evaluate numerically: {_short(va)} vs {_short(vb)}")
         scale = max(abs(va), abs(vb), sp.Float(1))
         worst = max(worst, abs(va - vb) / scale)
     return worst
 
 
 def _probe(lhs, rhs, seed: int):
-    """The relative difference at the first of the numeric check's random points (0 when the
-    sides cannot be evaluated there: then only SymPy or the full numeric check can tell)."""
+    """The relative difference at one random point, symbolic indices included (0 when the sides
+    cannot be evaluated there: then only SymPy or the full numeric check can tell). It can only
+    refute a step: a step that holds for every index holds at the one drawn."""
     try:
-        return numeric_difference(lhs, rhs, seed=seed, points=1)
-    except DerivationError:
+        return numeric_difference(lhs, rhs, seed=seed, points=1, integers=True)
+    except (DerivationError, RecursionError, TypeError, ValueError, ZeroDivisionError):
         return 0
+
+
+#: A step's difference with more nodes than this is probed numerically before it is rewritten.
+LARGE_NODES = 5000
+
+
+def _larger_than(expr, nodes: int) -> bool:
+    """Whether ``expr`` has more than ``nodes`` nodes (stops counting there)."""
+    for count, _ in enumerate(sp.preorder_traversal(expr)):
+        if count >= nodes:
+            return True
+    return False
 
 
 _ATTEMPTS = {
@@ -409,6 +731,8 @@ _ATTEMPTS = {
     "together": lambda e: sp.expand(sp.together(e)),
     "cancel": sp.cancel,
     "expand_log": lambda e: sp.expand(sp.expand_log(e, force=True)),
+    # powers with a symbolic exponent: u·u^(T−t−1) = u^(T−t) (an inductive step's last factor)
+    "powsimp": lambda e: sp.expand(sp.powsimp(sp.expand(e))),
 }
 
 
@@ -424,14 +748,17 @@ def _is_zero_symbolically(diff, order: list | None = None, *, simplify: bool = T
     for name in list(order):
         try:
             ok = _ATTEMPTS[name](diff) == 0
-        except (sp.PolynomialError, TypeError, ValueError):
+        except (sp.PolynomialError, TypeError, ValueError, RecursionError):
             ok = False
         if ok:
             order.remove(name)
             order.insert(0, name)
             return True
     if simplify and sp.count_ops(diff) <= SIMPLIFY_MAX_OPS:
-        return sp.simplify(diff) == 0
+        try:
+            return sp.simplify(diff) == 0
+        except RecursionError:
+            return False
     return False
 
 
@@ -511,6 +838,27 @@ def _settle_operators(a, b, change: Change | None = None):
 # --------------------------------------------------------------------------------------------
 
 
+#: Python's recursion limit while a derivation is checked: SymPy's algorithms recurse once per
+#: level of an expression, and a chain of T steps nests T deep (a few thousand frames at T = 100).
+RECURSION_LIMIT = 20000
+
+
+@contextlib.contextmanager
+def _deep_recursion():
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(old, RECURSION_LIMIT))
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(old)
+
+
+def _short(expr, width: int = 300) -> str:
+    """``text(expr)``, cut to ``width`` characters (a long chain's expansion is huge)."""
+    out = text(expr)
+    return out if len(out) <= width else out[:width] + f"… ({len(out)} characters)"
+
+
 @dataclass
 class Step:
     """One link of the chain: ``expr`` equals the previous step's expression because of ``why``."""
@@ -565,6 +913,8 @@ class Derivation:
         self._defs_cache: dict = {}
         self._def_symbols: set | None = None
         self._eval_cache: dict = {}
+        self._hyp_cache: dict = {}
+        self._induction: str | None = None  # the Induction whose inductive step this is
 
     def step(self, expr, why: str, *, given: Sequence[Condition] = (),
              change: "Change | None" = None) -> "Derivation":
@@ -591,10 +941,17 @@ class Derivation:
         """Prove every step; raise :class:`StepError` at the first one that does not hold."""
         if self._checked is not None:
             return self._checked
+        for k, st in enumerate(self.steps[1:], start=1):
+            for cond in st.given:
+                if isinstance(cond, Hypothesis) and cond.owner != self._induction:
+                    raise DerivationError(f"{self.name}, step {k} ('{st.why}'): uses the induction hypothesis "
+                                          f"of {cond.owner}, which only that induction's step may use")
         try:
-            out = [self._check_step(k) for k in range(1, len(self.steps))]
+            with _deep_recursion():
+                out = [self._check_step(k) for k in range(1, len(self.steps))]
         finally:
             self._eval_cache.clear()
+            self._hyp_cache.clear()
         self._checked = out
         return out
 
@@ -618,7 +975,7 @@ class Derivation:
         key = (k, n, e, tuple(conds))
         if key not in self._eval_cache:
             self._eval_cache[key] = evaluate(expr, self._defs(n), self.instances[n], conds,
-                                             instantiated=True)
+                                             instantiated=True, cache=self._hyp_cache)
         return self._eval_cache[key]
 
     def _check_step(self, k: int) -> StepCheck:
@@ -647,12 +1004,28 @@ class Derivation:
                     except DerivationError as exc:
                         raise StepError(self.name, k, cur.why, prev.expr, cur.expr, f"{exc}{where}") from exc
                 seed = 1000 * k + 10 * n + e
-                if _is_zero_symbolically(a - b, order, simplify=False):
-                    continue
-                # before the costly simplify, one random point: a wrong step is refuted at once
-                if _probe(a, b, seed) <= NUMERIC_RTOL and _is_zero_symbolically(a - b, []):
-                    continue
-                diff = numeric_difference(a, b, seed=seed)
+                # a large difference (a long chain) is probed at one random point first: the
+                # rewrites below can take long on it, and a wrong step is refuted at once
+                large = _larger_than(a - b, LARGE_NODES)
+                probe = _probe(a, b, seed) if large else None
+                if probe is None or probe <= NUMERIC_RTOL:
+                    if _is_zero_symbolically(a - b, order, simplify=False):
+                        continue
+                    # before the costly simplify, one random point: a wrong step is refuted at once
+                    probe = _probe(a, b, seed) if probe is None else probe
+                    if probe <= NUMERIC_RTOL and _is_zero_symbolically(a - b, []):
+                        continue
+                if probe > NUMERIC_RTOL and any(s.is_integer for s in (a - b).free_symbols):
+                    elem = f" (element {e})" if len(left) > 1 else ""
+                    raise StepError(self.name, k, cur.why, prev.expr, cur.expr,
+                                    f"relative difference {sp.N(probe, 3)} at a random point, its symbolic "
+                                    f"indices included{where}{elem}")
+                try:
+                    diff = numeric_difference(a, b, seed=seed)
+                except DerivationError as exc:  # e.g. a symbolic index, which has no random value
+                    raise StepError(self.name, k, cur.why, prev.expr, cur.expr,
+                                    f"SymPy cannot show the two sides equal, and they cannot be compared "
+                                    f"at random points{where}: {exc}") from exc
                 if diff > NUMERIC_RTOL:
                     elem = f" (element {e})" if len(left) > 1 else ""
                     raise StepError(self.name, k, cur.why, prev.expr, cur.expr,
@@ -667,6 +1040,9 @@ class Derivation:
             return self._latex()
 
     def _latex(self) -> str:
+        return rows(self._rows())
+
+    def _rows(self) -> list[tuple[str, str, str]]:
         r"""The checked chain as rows (:func:`derivations.render.rows`): ``lhs &= E_0``, then
         ``&= E_k && (reason)`` per step; the first line is ``E_0 &= E_1`` when there is no
         left-hand side. A chain of column vectors is shown entry by entry (one chain per entry,
@@ -710,7 +1086,7 @@ class Derivation:
             lines += [("", "= " + latex(e), why) for e, why in zip(exprs[prefix + 1:], notes[prefix:])]
         else:
             lines = _chain_rows(exprs, self.lhs, notes)
-        return rows(lines)
+        return lines
 
     def step_latex(self, k: int) -> str:
         """LaTeX of step ``k``'s expression alone."""
@@ -747,7 +1123,7 @@ class Derivation:
         for k, st in enumerate(self.steps[1:], start=1):
             note = st.why.replace("$", "")
             if st.given:
-                note += "; using " + ", ".join(text(c.shown) for c in st.given)
+                note += "; using " + ", ".join(c.text() for c in st.given)
             if checks[k - 1].method == "numeric":
                 note += " [verified numerically]"
             lines.append(f"  = {text(st.expr)}    ({note})")
@@ -783,7 +1159,9 @@ def _chain_rows(chain: list, left, notes: list[str]) -> list[tuple[str, str, str
 def _elements(expr) -> list:
     """The scalar entries of a step: a matrix (explicit or an expression of explicit ones) or a scalar."""
     if isinstance(expr, sp.MatrixExpr) and not isinstance(expr, sp.MatrixBase):
-        expr = expr.as_explicit()  # not .doit(): that would evaluate (and zero) Derivative entries
+        # not .doit(): that would evaluate (and zero) Derivative entries; named matrices are
+        # multiplied out here, since SymPy's as_explicit would evaluate theirs
+        expr = _explicit(expr) if expr.has(NamedMatrix) else expr.as_explicit()
     if isinstance(expr, sp.MatrixBase):
         return list(expr)
     return [expr]
@@ -844,3 +1222,432 @@ def instances_grid(**ranges) -> list[dict]:
     """All combinations of the given symbol ranges, e.g. ``instances_grid(n=range(2, 7))``."""
     keys = list(ranges)
     return [dict(zip(keys, vals)) for vals in itertools.product(*ranges.values())]
+
+
+# --------------------------------------------------------------------------------------------
+# Claims for every n: named matrices, products over a symbolic range, proofs by induction
+# --------------------------------------------------------------------------------------------
+
+
+class NamedMatrix(sp.MatrixExpr):
+    r"""A matrix of a concrete size that prints by its name and that the checker sees entry by entry.
+
+    ``name`` is LaTeX (:math:`\partial h^{(t)}/\partial h^{(k)}`, :math:`\operatorname{diag}(1 -
+    (h^{(t)})^2)`, :math:`W`), ``entries`` the explicit matrix it stands for, ``text`` its name in
+    the terminal, ``shows`` the symbols its name shows a reader (for the notation list; by
+    default those of the entries). A product ``sp.MatMul(D, W, J, evaluate=False)`` of named
+    matrices prints as the textbook writes it and keeps its order; the checker multiplies the
+    entries out itself (SymPy's ``as_explicit`` would evaluate the derivatives they hold).
+
+    >>> a, b = sp.symbols("a b")
+    >>> A = NamedMatrix("A", sp.Matrix([[a, 0], [0, b]]))
+    >>> latex(sp.MatMul(A, A, evaluate=False)), _elements(sp.MatMul(A, A, evaluate=False))
+    ('{A} \\allowbreak {A}', [a**2, 0, 0, b**2])
+    """
+
+    def __new__(cls, name, entries, text=None, shows=None):
+        name = name if isinstance(name, Str) else Str(name)
+        text = text if isinstance(text, Str) else Str(text if text is not None else name.name)
+        entries = sp.ImmutableMatrix(entries)
+        shows = shows if isinstance(shows, sp.Tuple) else sp.Tuple(*(shows or ()))
+        return sp.Basic.__new__(cls, name, entries, text, shows)
+
+    @property
+    def shape(self):
+        return self.args[1].shape
+
+    @property
+    def entries(self) -> sp.ImmutableMatrix:
+        return self.args[1]
+
+    @property
+    def shown_symbols(self):
+        """What the name shows (:func:`derivations.render.used_symbols` reads this instead of the
+        entries), or None: then the entries are what it shows."""
+        return self.args[3].args or None
+
+    def _entry(self, i, j, **kwargs):
+        return self.args[1][i, j]
+
+    def as_explicit(self):
+        return self.args[1]
+
+    def doit(self, **hints):
+        return self  # a name stands for its entries as they are (doit would evaluate derivatives)
+
+    def _latex(self, printer):
+        return "{%s}" % self.args[0].name  # one group: a narrow column breaks between names, not in one
+
+    def _sympystr(self, printer):
+        return self.args[2].name
+
+
+def _explicit(expr) -> sp.ImmutableMatrix:
+    """The entries of a matrix expression of named and explicit matrices (products, sums,
+    transposes, scalar factors), multiplied out without evaluating any derivative."""
+    if isinstance(expr, sp.MatrixBase):
+        return sp.ImmutableMatrix(expr)
+    if isinstance(expr, NamedMatrix):
+        return expr.entries
+    if isinstance(expr, sp.MatMul):
+        out, scalar = None, sp.Integer(1)
+        for a in expr.args:
+            if isinstance(a, (sp.MatrixExpr, sp.MatrixBase)):
+                m = _explicit(a)
+                out = m if out is None else out * m
+            else:
+                scalar *= a
+        return out.applyfunc(lambda e: scalar * e)
+    if isinstance(expr, sp.MatAdd):
+        terms = [_explicit(a) for a in expr.args]
+        return sp.ImmutableMatrix(terms[0].rows, terms[0].cols,
+                                  lambda i, j: sp.Add(*[m[i, j] for m in terms]))
+    if isinstance(expr, sp.Transpose):
+        return _explicit(expr.arg).T
+    return expr.as_explicit()
+
+
+class MatrixProduct:
+    r"""The ordered product :math:`\prod_{i=lo}^{hi} M_i = M_{hi} \cdots M_{lo}` of square matrices
+    of one concrete size: the factor of the largest index on the left, as in a product of
+    Jacobians. ``factor(i)`` gives :math:`M_i` (explicit or named); ``body`` is its LaTeX with the
+    product's index written ``bound``.
+
+    Called with its limits, it is a :class:`NamedMatrix`. With a concrete number of factors the
+    product is written out (none: the identity); with a symbolic number (``hi = t``) its entries
+    are unknowns the checker can say nothing about, except through :meth:`last_factor` and
+    :meth:`first_factor`: the definitions that take one factor out, for an inductive step.
+
+    >>> i, t = sp.symbols("i t", integer=True)
+    >>> a = sp.IndexedBase("a")
+    >>> P = MatrixProduct("P_doc", lambda s: sp.Matrix([[a[s]]]), "a_i", size=1)
+    >>> latex(P(1, t)), P(1, 0).entries, P(1, 2).entries
+    ('{\\prod_{i=1}^{t} a_i}', Matrix([[1]]), Matrix([[a[1]*a[2]]]))
+    >>> P.last_factor(1, t + 1)
+    {P_doc[1, 1, 1, t + 1]: P_doc[1, 1, 1, t]*a[t + 1]}
+    """
+
+    def __init__(self, name: str, factor, body: str, *, size: int, bound: str = "i",
+                 body_text: str | None = None, shows: Sequence = ()):
+        self.name, self.factor, self.body, self.size, self.bound = name, factor, body, size, bound
+        self.body_text = body_text if body_text is not None else body
+        self.shows = tuple(shows)
+        self.unknown = sp.IndexedBase(sp.Symbol(name))
+
+    def _factor(self, i):
+        return _explicit(self.factor(sp.sympify(i)))
+
+    def __call__(self, lo, hi) -> NamedMatrix:
+        lo, hi = sp.sympify(lo), sp.sympify(hi)
+        count = hi - lo + 1
+        N = self.size
+        if count.is_Integer:
+            entries = sp.eye(N)
+            for q in range(int(count)):  # M_hi ⋯ M_lo: each later factor goes on the left
+                entries = self._factor(lo + q) * entries
+        else:
+            entries = sp.Matrix(N, N, lambda a, b: self.unknown[a + 1, b + 1, lo, hi])
+        name = r"\prod_{%s=%s}^{%s} %s" % (self.bound, latex(lo), latex(hi), self.body)
+        shown = f"Π_({self.bound}={text(lo)})^({text(hi)}) {self.body_text}"
+        return NamedMatrix(name, entries, shown, self.shows or None)
+
+    def _opaque(self, P: NamedMatrix) -> bool:
+        return all(isinstance(e, sp.Indexed) and e.base == self.unknown for e in P.entries)
+
+    def last_factor(self, lo, hi) -> dict:
+        r""":math:`\prod_{i=lo}^{hi} M_i = M_{hi} \prod_{i=lo}^{hi-1} M_i`, entry by entry, as
+        definitions of the left side's unknown entries (none when it is written out)."""
+        P = self(lo, hi)
+        if not self._opaque(P):
+            return {}
+        rest = self._factor(hi) * self(lo, sp.sympify(hi) - 1).entries
+        return {P.entries[a, b]: rest[a, b] for a in range(self.size) for b in range(self.size)}
+
+    def first_factor(self, lo, hi) -> dict:
+        r""":math:`\prod_{i=lo}^{hi} M_i = \bigl(\prod_{i=lo+1}^{hi} M_i\bigr) M_{lo}`, entry by entry."""
+        P = self(lo, hi)
+        if not self._opaque(P):
+            return {}
+        rest = self(sp.sympify(lo) + 1, hi).entries * self._factor(lo)
+        return {P.entries[a, b]: rest[a, b] for a in range(self.size) for b in range(self.size)}
+
+
+def peel(expr, end: str = "last") -> dict:
+    r"""The definition that takes the last (or first) term out of a sum, or factor out of a
+    product, over a symbolic range: :math:`\prod_{k=t}^{T-1} f_k = f_t \prod_{k=t+1}^{T-1} f_k`
+    (``end="first"``). An inductive step lists it among its definitions and names it in the
+    reason of the step that uses it. With SymPy's convention for reversed ranges (Karr's) it
+    holds for every pair of limits.
+
+    >>> k, t, T = sp.symbols("k t T", integer=True)
+    >>> f = sp.IndexedBase("f")
+    >>> peel(sp.Product(f[k], (k, t, T - 1)), "first")
+    {Product(f[k], (k, t, T - 1)): f[t]*Product(f[k], (k, t + 1, T - 1))}
+    """
+    if not isinstance(expr, (sp.Sum, sp.Product)) or len(expr.limits) != 1:
+        raise ValueError(f"peel takes a sum or a product over one index, got {expr}")
+    if end not in ("first", "last"):
+        raise ValueError(f"end must be 'first' or 'last', got {end!r}")
+    (var, lo, hi), body = expr.limits[0], expr.function
+    join = sp.Add if isinstance(expr, sp.Sum) else sp.Mul
+    if end == "last":
+        value = join(expr.func(body, (var, lo, hi - 1)), body.xreplace({var: hi}))
+    else:
+        value = join(body.xreplace({var: lo}), expr.func(body, (var, lo + 1, hi)))
+    return {expr: value}
+
+
+@dataclass(frozen=True, eq=False)
+class Hypothesis(Condition):
+    r"""The induction hypothesis of an :class:`Induction`: its claim at the index its inductive
+    step starts from, and only there.
+
+    It is a condition (``given=[induction.hypothesis]`` on the step that uses it, in force from
+    that step on), whose two sides the checker evaluates with the step's own definitions. Every
+    occurrence of the left side's evaluated entries is then replaced by the right side's. The
+    left side at another index (``n + 1`` for ``n``) is another expression, which nothing
+    replaces: the claim there stays unknown, as it must.
+    """
+
+    owner: str = ""
+    at: sp.Basic = sp.Integer(0)
+
+    def latex(self) -> str:
+        return r"\text{the claim at }" + latex(self.at)
+
+    def text(self) -> str:
+        return f"the claim at {text(self.at)}"
+
+    def pairs(self, defs: Mapping, inst: Mapping, cache: dict | None = None) -> list[tuple]:
+        """(left, right) of each entry, evaluated with the (instantiated) definitions ``defs``."""
+        key = (id(self), id(defs), tuple(sorted(inst.items(), key=str)))
+        if cache is not None and key in cache:
+            return cache[key]
+        out = [(evaluate(eq.lhs, defs, inst, instantiated=True), evaluate(eq.rhs, defs, inst, instantiated=True))
+               for eq in self.subs]
+        if cache is not None:
+            cache[key] = out
+        return out
+
+    def apply(self, expr, defs: Mapping, inst: Mapping, cache: dict | None = None):
+        for lhs, rhs in self.pairs(defs, inst, cache):
+            new = expr.xreplace({lhs: rhs})
+            if new == expr and isinstance(lhs, (sp.Mul, sp.Add, sp.Pow)):
+                new = expr.subs(lhs, rhs)  # a product inside a larger product: algebraic match
+            expr = new
+        return expr
+
+
+class InductionError(DerivationError):
+    """An induction is not a proof: a missing part, a chain that ends elsewhere than the claim,
+    an index fixed where it must stay symbolic, a hypothesis not used or used where it may not be."""
+
+
+class Induction:
+    r"""A claim :math:`P(n)` for every integer :math:`n \ge n_0` (``downward``: :math:`n \le n_0`),
+    proved by induction.
+
+    ``claim(i)`` gives both sides at index ``i``: expressions, or matrices of a concrete size
+    (named, explicit or products of them), then compared entry by entry. The proof is two
+    ordinary derivations, each checked step by step:
+
+    - the **base case** (:meth:`base_case`), a chain from the left side at :math:`n_0` to the
+      right side there;
+    - the **inductive step** (:meth:`inductive_step`), a chain from the left side at
+      :math:`n + 1` (``downward``: at :math:`n`) to the right side there, written for a
+      *symbolic* ``index``. The step that uses the claim at :math:`n` (``downward``: at
+      :math:`n + 1`) says so with ``given=[induction.hypothesis]`` (:class:`Hypothesis`); it is
+      available nowhere else.
+
+    :meth:`check` proves both and refuses an induction whose chains end elsewhere than the
+    claim, whose step fixes the index (or a symbol of :math:`n_0`) at a value, never uses the
+    hypothesis, or whose hypothesis would hold at every index (its left side, evaluated, does
+    not contain the index). ``about`` says in words how the entries are checked (``"entry by
+    entry with 2 units"``); pages and ``derive check`` show it.
+
+    Examples
+    --------
+    :math:`\sum_{i=1}^{n} (a_{i+1} - a_i) = a_{n+1} - a_1` for :math:`n \ge 1`:
+
+    >>> n, i = sp.symbols("n_doc i_doc", integer=True, positive=True)
+    >>> a = sp.IndexedBase("a_doc")
+    >>> S = lambda m: sp.Sum(a[i + 1] - a[i], (i, 1, m))
+    >>> ind = Induction("telescope", "A telescoping sum", n, 1, lambda m: (S(m), a[m + 1] - a[1]))
+    >>> _ = ind.base_case().step(a[2] - a[1], "one term")
+    >>> step = ind.inductive_step(definitions=peel(S(n + 1)))
+    >>> _ = step.step(S(n) + a[n + 2] - a[n + 1], "the last term")
+    >>> _ = step.step(a[n + 1] - a[1] + a[n + 2] - a[n + 1], "induction hypothesis", given=[ind.hypothesis])
+    >>> _ = step.step(a[n + 2] - a[1], "cancel")
+    >>> print(ind.summary())
+    proved for all n_doc ≥ 1 by induction on n_doc: base case 1 step, inductive step 3 steps at a symbolic n_doc
+    """
+
+    def __init__(self, name: str, title: str, index: sp.Symbol, first, claim, *, downward: bool = False,
+                 label: str | None = None, about: str = ""):
+        self.name, self.title, self.index = name, title, index
+        self.first = sp.sympify(first)
+        self.claim, self.downward, self.about = claim, downward, about
+        self.module = _caller_module(1)
+        self.label = label or name.replace("_", "-")
+        self.hypothesis_at = index + 1 if downward else index
+        self.target_at = index if downward else index + 1
+        lhs, rhs = self.sides(self.hypothesis_at)
+        left, right = _elements(lhs), _elements(rhs)
+        if len(left) != len(right):
+            raise InductionError(f"{name}: the claim's sides differ in shape ({len(left)} vs {len(right)} entries)")
+        self.hypothesis = Hypothesis(sp.Symbol(f"the induction hypothesis ({name})"),
+                                     tuple(sp.Eq(l_, r_, evaluate=False) for l_, r_ in zip(left, right)),
+                                     owner=name, at=self.hypothesis_at)
+        self.base: Derivation | None = None
+        self.step: Derivation | None = None
+        self._checked: list[StepCheck] | None = None
+
+    def sides(self, at) -> tuple:
+        """The claim's two sides at index ``at``."""
+        lhs, rhs = self.claim(sp.sympify(at))
+        return sp.sympify(lhs), sp.sympify(rhs)
+
+    def _derivation(self, part: str, at, definitions, instances, lhs) -> Derivation:
+        start, _ = self.sides(at)
+        what = "base case" if part == "base" else "inductive step"
+        d = Derivation(f"{self.name}_{part}", f"{self.title}: {what}", start, definitions=definitions,
+                       instances=instances, label=f"{self.label}-{part}", lhs=lhs)
+        d.module = self.module
+        return d
+
+    def base_case(self, *, definitions: Mapping | None = None, instances: Sequence[Mapping] | None = None,
+                  lhs=None) -> Derivation:
+        """The base case: a new derivation that starts at the claim's left side at :math:`n_0`;
+        add its steps, ending at the right side there."""
+        self.base = self._derivation("base", self.first, definitions, instances, lhs)
+        self._checked = None
+        return self.base
+
+    def inductive_step(self, *, definitions: Mapping | None = None, instances: Sequence[Mapping] | None = None,
+                       lhs=None) -> Derivation:
+        """The inductive step: a new derivation that starts at the claim's left side at
+        :math:`n + 1` (``downward``: at :math:`n`), for a symbolic :math:`n`; add its steps, one of
+        them with ``given=[self.hypothesis]``, ending at the right side there."""
+        self.step = self._derivation("step", self.target_at, definitions, instances, lhs)
+        self.step._induction = self.name
+        self._checked = None
+        return self.step
+
+    # ---- the proof -----------------------------------------------------------------------
+
+    def proved_for(self) -> str:
+        """In words, the indices the claim is proved for: ``all t ≥ k``."""
+        return f"all {text(self.index)} {'≤' if self.downward else '≥'} {text(self.first)}"
+
+    def check(self) -> list[StepCheck]:
+        """Prove the base case and the inductive step; raise :class:`StepError` at a step that
+        does not hold, :class:`InductionError` when the two do not make an induction."""
+        if self._checked is not None:
+            return self._checked
+        if self.base is None or self.step is None:
+            raise InductionError(f"{self.name}: an induction needs a base case and an inductive step")
+        for d, at, what in ((self.base, self.first, "base case"), (self.step, self.target_at, "inductive step")):
+            lhs, rhs = self.sides(at)
+            if len(d.steps) < 2 or d.result != rhs:
+                raise InductionError(f"{self.name}: the {what} ends at {text(d.result)}, not at the claim's right "
+                                     f"side at {text(self.index)} = {text(at)}, {text(rhs)}")
+            fixed = [s for inst in d.instances for s in inst if s == self.index or s in self.first.free_symbols]
+            if fixed:
+                raise InductionError(f"{self.name}: the {what} fixes {text(fixed[0])} in an instance; it must hold "
+                                     f"for a symbolic {text(fixed[0])}")
+        if any(self.hypothesis in st.given for st in self.base.steps):
+            raise InductionError(f"{self.name}: the base case may not use the induction hypothesis")
+        if not any(self.hypothesis in st.given for st in self.step.steps):
+            raise InductionError(f"{self.name}: the inductive step never uses the induction hypothesis "
+                                 "(name it on the step that does: given=[induction.hypothesis])")
+        base_checks = self.base.check()
+        step_checks = self.step.check()
+        for n, inst in enumerate(self.step.instances):
+            for lhs, _ in self.hypothesis.pairs(self.step._defs(n), inst):
+                if self.index not in lhs.free_symbols:
+                    raise InductionError(f"{self.name}: the claim at {text(self.hypothesis_at)} evaluates to "
+                                         f"{text(lhs)}, which does not depend on {text(self.index)}: as a "
+                                         "hypothesis it would hold at every index")
+        self._checked = base_checks + step_checks
+        return self._checked
+
+    # ---- rendering -----------------------------------------------------------------------
+
+    def _step_words(self) -> str:
+        n = text(self.index)
+        return f"from {n} + 1 to {n}" if self.downward else f"from {n} to {n} + 1"
+
+    def claim_latex(self) -> str:
+        """The claim for every index, as one row: ``lhs = rhs (proved for all n ≥ n₀ by induction)``."""
+        self.check()
+        with latex_names_of(self.module):
+            return rows(self._claim_rows())
+
+    def _claim_rows(self) -> list[tuple[str, str, str]]:
+        lhs, rhs = self.sides(self.index)
+        rel = r"\le" if self.downward else r"\ge"
+        note = (r"\text{proved for all }%s %s %s\text{ by induction on }%s"
+                % (latex(self.index), rel, latex(self.first), latex(self.index)))
+        if isinstance(lhs, sp.MatrixBase):
+            return [(latex(l_), "= " + latex(r_), note if q == 0 else "")
+                    for q, (l_, r_) in enumerate(zip(lhs, rhs))]
+        return [(latex(lhs), "= " + latex(rhs), note)]
+
+    def latex(self) -> str:
+        """The claim, then the base case and the inductive step, as one block of rows (the
+        command line's form; a page glues the three apart, see :func:`derivations.pages.glue_derivation`)."""
+        self.check()
+        n = latex(self.index)
+        with latex_names_of(self.module):
+            head = [("", r"\text{base case, }%s = %s\text{:}" % (n, latex(self.first)), "")]
+            mid = [("", r"\text{inductive step, %s:}" % self._step_words(), "")]
+            return rows(self._claim_rows() + head + self.base._rows() + mid + self.step._rows())
+
+    def _repr_latex_(self) -> str:
+        return "$$" + self.latex() + "$$"
+
+    def text(self) -> str:
+        self.check()
+        lhs, rhs = self.sides(self.index)
+        indent = lambda block: "\n".join("    " + ln for ln in block.splitlines())  # noqa: E731
+        return "\n".join([
+            self.title,
+            f"    {text(lhs)} = {text(rhs)}",
+            f"    proved for {self.proved_for()} by induction on {text(self.index)}"
+            + (f" ({self.about})" if self.about else ""),
+            f"  base case, {text(self.index)} = {text(self.first)}:", indent(self.base.text()),
+            f"  inductive step, {self._step_words()} (hypothesis: the claim at {text(self.hypothesis_at)}):",
+            indent(self.step.text())])
+
+    def summary(self) -> str:
+        self.check()
+        nb, ns = len(self.base.steps) - 1, len(self.step.steps) - 1
+        plural = lambda q: f"{q} step" + ("" if q == 1 else "s")  # noqa: E731
+        about = f", {self.about}" if self.about else ""
+        return (f"proved for {self.proved_for()} by induction on {text(self.index)}: base case {plural(nb)}, "
+                f"inductive step {plural(ns)} at a symbolic {text(self.index)}{about}")
+
+    def as_json(self) -> dict:
+        """The proof for other tools: the claim (srepr of each side's entries), the indices it
+        holds for, and every step of the base case and of the inductive step."""
+        self.check()
+
+        def side(e):
+            return sp.srepr(_explicit(e) if isinstance(e, (sp.MatrixExpr, sp.MatrixBase)) else e)
+
+        def chain(d):
+            with latex_names_of(self.module):
+                return [{"latex": latex(st.expr), "why": st.why if k else "start",
+                         "given": [c.text() for c in st.given], "expr": side(st.expr)}
+                        for k, st in enumerate(d.steps)]
+        lhs, rhs = self.sides(self.index)
+        with latex_names_of(self.module):
+            tex = rows(self._claim_rows())
+        return {"name": self.name, "title": self.title, "index": str(self.index),
+                "first": sp.srepr(self.first), "direction": "downward" if self.downward else "upward",
+                "proved_for": self.proved_for(), "about": self.about,
+                "claim": {"lhs": side(lhs), "rhs": side(rhs), "latex": tex},
+                "hypothesis_at": sp.srepr(self.hypothesis_at),
+                "base_case": {"at": sp.srepr(self.first), "steps": chain(self.base)},
+                "inductive_step": {"from": sp.srepr(self.hypothesis_at), "to": sp.srepr(self.target_at),
+                                   "steps": chain(self.step)}}

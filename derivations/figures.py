@@ -13,7 +13,10 @@ here, so that one figure cannot drift from the others:
   256-colour palette that keeps a figure near 30–40 KB;
 - :func:`check`: what a reader would notice first, as assertions, so a figure that breaks one
   fails the build: the figure is no wider than the column, no text is smaller than
-  :data:`MIN_TEXT_PX` CSS pixels on screen, and no legend is drawn over the data.
+  :data:`MIN_TEXT_PX` CSS pixels on screen, and no legend is drawn over the data;
+- :func:`network`: a layered network drawn from a model's own sizes and weight matrices, one
+  circle per unit and one line per weight (the seed's Figures 1–3: the sigmoid neuron, the window
+  scorer, the 4-2-1 network).
 
 A page uses it as
 
@@ -230,3 +233,83 @@ def check(fig) -> None:
         hits = legend_overlaps(ax, renderer)
         if hits:
             raise AssertionError(f"the legend of axes {k} is drawn over the data: {', '.join(dict.fromkeys(hits))}")
+
+
+def network(ax, widths, weights, *, labels=None, hot=(), layer_names=None, ys=None, node_size=3300,
+            weight_width=3.0, fontsize=12, arrows=True, edge_labels=None, edge_label_at=0.5):
+    r"""Draw a layered feed-forward network on ``ax``, from the model's own sizes and weights.
+
+    ``widths`` are the layer sizes, input first; ``weights[l - 1]`` is the matrix from layer ``l``
+    to layer ``l + 1`` (shape ``widths[l] × widths[l - 1]``, rows the receiving units), so every
+    drawn connection is an entry of a matrix the model computes with. Units are numbered from 0
+    within a layer and layers from 1, as on the pages (:math:`a^{(1)}` is the input layer):
+
+    - a connection's width is ``0.8 + weight_width·|W|`` (``weight_width``: one number, or one
+      per matrix), dark grey for a positive weight and light grey for a negative one;
+    - ``hot`` holds ``(layer, r, c)`` entries drawn in red, with an arrow pointing back from unit
+      ``r`` of layer ``layer + 1`` to unit ``c`` of ``layer`` (the way the error travels);
+    - ``labels`` maps ``(layer, q)`` to the text in that unit's circle, ``edge_labels`` maps
+      ``(layer, r, c)`` to a text on its connection (at the fraction ``edge_label_at`` of the way
+      from the sender), ``layer_names`` puts a name above each
+      layer;
+    - ``ys`` gives each layer's vertical positions (default: one unit apart, centred on 0);
+      ``node_size`` (a marker area in points², one for all units or one per layer) their circles.
+
+    Returns the position of every unit, ``{(layer, q): (x, y)}``; the caller sets the limits,
+    adds what is particular to its figure and checks it (:func:`check`).
+
+    >>> import matplotlib.pyplot as plt
+    >>> fig, ax = plt.subplots()
+    >>> pos = network(ax, [2, 1], [np.array([[0.5, -1.0]])], hot={(1, 0, 1)})
+    >>> pos[(1, 0)], pos[(1, 1)], pos[(2, 0)]
+    ((0.0, 0.5), (0.0, -0.5), (1.0, 0.0))
+    >>> len(ax.lines), len(ax.texts)  # two connections; the red one's arrow is an annotation
+    (2, 1)
+    >>> network(ax, [2, 1], [np.zeros((2, 1))])
+    Traceback (most recent call last):
+    ...
+    ValueError: weights[0] has shape (2, 1); layers 1 → 2 (2 → 1 units) need (1, 2)
+    >>> plt.close(fig)
+    """
+    widths = [int(w) for w in widths]
+    weights = [np.asarray(W, dtype=float) for W in weights]
+    if len(weights) != len(widths) - 1:
+        raise ValueError(f"{len(widths)} layers need {len(widths) - 1} weight matrices, got {len(weights)}")
+    for layer, W in enumerate(weights, start=1):
+        want = (widths[layer], widths[layer - 1])
+        if W.shape != want:
+            raise ValueError(f"weights[{layer - 1}] has shape {W.shape}; layers {layer} → {layer + 1} "
+                             f"({want[1]} → {want[0]} units) need {want}")
+    if ys is None:
+        ys = [[(w - 1) / 2 - q for q in range(w)] for w in widths]
+    pos = {(layer, q): (float(layer - 1), float(ys[layer - 1][q]))
+           for layer, w in enumerate(widths, start=1) for q in range(w)}
+    hot, labels, edge_labels = set(hot), labels or {}, edge_labels or {}
+    thickness = list(weight_width) if np.ndim(weight_width) else [weight_width] * len(weights)
+    for layer, W in enumerate(weights, start=1):
+        for r in range(W.shape[0]):
+            for c in range(W.shape[1]):
+                (x0, y0), (x1, y1) = pos[(layer, c)], pos[(layer + 1, r)]
+                red = (layer, r, c) in hot
+                ax.plot([x0, x1], [y0, y1], color="C3" if red else ("0.35" if W[r, c] > 0 else "0.7"),
+                        lw=0.8 + thickness[layer - 1] * abs(W[r, c]), zorder=1, solid_capstyle="butt")
+                if red and arrows:  # the error travels from the receiving unit back to the sender
+                    ax.annotate("", xy=(x0 + 0.3 * (x1 - x0), y0 + 0.3 * (y1 - y0)),
+                                xytext=(x0 + 0.7 * (x1 - x0), y0 + 0.7 * (y1 - y0)),
+                                arrowprops=dict(arrowstyle="-|>", color="C3", lw=1.5, mutation_scale=16), zorder=3)
+                if (layer, r, c) in edge_labels:
+                    at = edge_label_at
+                    ax.text(x0 + at * (x1 - x0), y0 + at * (y1 - y0), edge_labels[(layer, r, c)], ha="center",
+                            va="center", fontsize=fontsize, zorder=4,
+                            bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none"))
+    sizes = list(node_size) if np.ndim(node_size) else [node_size] * len(widths)
+    for key, (px, py) in pos.items():
+        area = sizes[key[0] - 1]
+        ax.scatter([px], [py], s=area, color="white", edgecolor="C0", lw=2 if area >= 400 else 1.2, zorder=2)
+        if key in labels:
+            ax.text(px, py, labels[key], ha="center", va="center", fontsize=fontsize, linespacing=1.25, zorder=4)
+    if layer_names:
+        top = max(py for _, py in pos.values())
+        for layer, name in enumerate(layer_names, start=1):
+            ax.text(float(layer - 1), top + 0.65, name, ha="center", va="bottom", color="0.35")
+    return pos

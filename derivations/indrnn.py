@@ -48,7 +48,7 @@ import functools
 import numpy as np
 import sympy as sp
 
-from .core import Derivation, Result, notation, sym
+from .core import Derivation, Induction, Result, notation, peel, sym
 from .render import SEPARATED
 from .core import shown_product as _mul
 from .oracles import CheckTable, crosscheck
@@ -118,18 +118,19 @@ def chain_derivation(steps: int = SHOWN_T, start: int = 1) -> Derivation:
     return d
 
 
-def derivations() -> list[Derivation]:
-    """The chain at every (T, t) in :data:`CHECKED` (the one shown first), then the range's end point."""
+def derivations() -> list[Derivation | Induction]:
+    """The chain at every (T, t) in :data:`CHECKED` (the one shown first), eq. 4 for every t by
+    induction, then the range's end point."""
     shown = chain_derivation(SHOWN_T, 1)
     return [shown] + [chain_derivation(T_, t_) for T_, t_ in CHECKED if (T_, t_) != (SHOWN_T, 1)] \
-        + [range_derivation()]
+        + [eq4_induction(), range_derivation()]
 
 
 # ---- the general form, with a product over k --------------------------------------------------
 
 T_sym = sym("T", latex_name="T", meaning="last step, where the objective reads the state", integer=True,
             positive=True)
-t_sym = sym("t", meaning=r"step the gradient is taken at, $t < T$", integer=True, positive=True)
+t_sym = sym("t", meaning=r"step the gradient is taken at, $t \le T$", integer=True, positive=True)
 k_sym = sym("k", meaning=r"step in the product, $t \le k \le T - 1$", integer=True, positive=True)
 hI = sp.IndexedBase(sym("h_idx", "h", meaning=r"states, $h_{n,t} = \sigma(z_{n,t})$: neuron $n$ at step $t$",
                         shape=r"${N \times (T + 1)}$", real=True))
@@ -139,6 +140,46 @@ SEPARATED.update({hI.label, zI.label})  # h_{n,t}: a neuron and a step, always w
 nI = sym("n", meaning=r"index of a neuron, $1 \le n \le N$", integer=True, positive=True)
 #: Paper eq. 4 with the product written out: ∂J/∂h_{n,T} u_n^{T−t} Π_{k=t}^{T−1} σ'(z_{n,k+1}).
 GENERAL = sp.Derivative(J, hI[nI, T_sym]) * u ** (T_sym - t_sym) * sp.Product(_slope(zI[nI, k_sym + 1]), (k_sym, t_sym, T_sym - 1))
+
+
+# ---- eq. 4 for every t ≤ T, by induction downward from T ---------------------------------------
+
+xI = sp.IndexedBase(sym("x_idx", "x", meaning=r"inputs, $x_t$ at step $t$ (neuron $n$ sees $w_n x_t$)", real=True))
+_Psi = sp.Function("Psi")    # J as a function of h_{n,T}
+_G = sp.Function("G")        # h_{n,T} as a function of h_{n,t+1}: the steps after t + 1, one neuron
+
+
+def _eq4(s):
+    """Both sides of eq. 4 at step s: ∂J/∂h_{n,s} and ∂J/∂h_{n,T} u_n^{T−s} Π_{k=s}^{T−1} σ'_{n,k+1}."""
+    return sp.Derivative(J, hI[nI, s]), GENERAL.xreplace({t_sym: s})
+
+
+@functools.cache
+def eq4_induction() -> Induction:
+    r"""Paper eq. 4 for every :math:`t \le T`, by induction on :math:`t` downward from :math:`T`: the
+    step from :math:`t + 1` to :math:`t` is one factor :math:`\sigma'_{n,t+1} u_n`, so the check
+    costs the same for every :math:`T`. The objective is any :math:`J` reached through
+    :math:`h_{n,T}` (an unknown function :math:`\Psi` of it), and the steps after :math:`t + 1` are
+    an unknown function of :math:`h_{n,t+1}`."""
+    t, T_ = t_sym, T_sym
+    ind = Induction("indrnn_eq4_all_t", "Paper eq. 4 at every step", t, T_, _eq4, downward=True,
+                    label="indrnn-eq4-induction", about="a scalar recursion, one neuron")
+    reached = {J: _Psi(hI[nI, T_])}
+    base = ind.base_case(definitions=reached)
+    base.step(_eq4(T_)[1], r"$u_n^0 = 1$, and the empty product is 1")
+    one_step = {hI[nI, t + 1]: sigma(zI[nI, t + 1]), zI[nI, t + 1]: w * xI[t + 1] + u * hI[nI, t] + bn}
+    later = {hI[nI, T_]: _G(hI[nI, t + 1])}
+    st = ind.inductive_step(definitions={**reached, **later, **one_step,
+                                         **peel(_eq4(t)[1].atoms(sp.Product).pop(), "first")})
+    dJ_next = sp.Derivative(J, hI[nI, t + 1])
+    st.step(_mul(dJ_next, sp.Derivative(hI[nI, t + 1], hI[nI, t])),
+            r"chain rule: $h_{n,t}$ reaches $J$ only through $h_{n,t+1}$, its own neuron's next state")
+    st.step(_mul(dJ_next, _slope(zI[nI, t + 1]), u), r"$h_{n,t+1} = \sigma(w_n x_{t+1} + u_n h_{n,t} + b_n)$")
+    rest = sp.Product(_slope(zI[nI, k_sym + 1]), (k_sym, t + 1, T_ - 1))  # the claim at t + 1, factor by factor
+    st.step(_mul(sp.Derivative(J, hI[nI, T_]), u ** (T_ - t - 1), rest, _slope(zI[nI, t + 1]), u), "induction hypothesis",
+            given=[ind.hypothesis])
+    st.step(_eq4(t)[1], r"the product's first factor is $\sigma'_{n,t+1}$; $u_n^{T-t-1} u_n = u_n^{T-t}$")
+    return ind
 
 
 def general_form_matches(steps: int, start: int) -> bool:

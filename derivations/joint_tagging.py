@@ -26,6 +26,23 @@ for words, :math:`k` for tags):
   is "O" and :math:`\omega_t = \alpha` otherwise (α = 10 in the paper); :math:`e_t` is the
   one-hot gold tag.
 
+The relation-classification branch of the hybrid model (Zheng et al., Neurocomputing 2017; the
+seed: "merge :math:`h_t` into the word embeddings, then a CNN"): a merge layer, a 1-D convolution
+over the sentence, max-pooling over positions and a softmax over the relation types. For one
+filter :math:`F \in \mathbb{R}^{K \times D}` over the merged inputs :math:`x_\ell = [w_\ell; h_\ell]`:
+
+.. math::
+
+   g_t = \sum_{\kappa=1}^{K} \sum_{d=1}^{D} F_{\kappa d}\, x_{t+\kappa-1,d} + b_F, \qquad
+   v_t = \tanh g_t, \qquad m = \max_t v_t, \qquad p = \operatorname{softmax}(V m + b_V),
+
+and, where position :math:`t^*` is the unique maximum,
+:math:`\partial m/\partial F_{\kappa d} = (1 - v_{t^*}^2)\, x_{t^*+\kappa-1,d}`,
+:math:`\partial m/\partial b_F = 1 - v_{t^*}^2` and
+:math:`\partial m/\partial x_{\ell d} = (1 - v_{t^*}^2) F_{\ell - t^* + 1, d}` for the words of the pooled
+window (0 for the others). At a tie the code passes the gradient to the first maximiser, a
+subgradient of the max (:func:`tie_table`).
+
 Examples
 --------
 >>> model = TaggerModel.create(vocab=VOCAB, tags=TAGS, rng=np.random.default_rng(0))
@@ -40,6 +57,13 @@ True
 Traceback (most recent call last):
 ...
 ValueError: sentence has 5 words but 3 tags
+>>> x = merge(model, words)
+>>> x.shape  # five words; embedding (6) and both encoder directions (6 + 6)
+(5, 18)
+>>> rc = RelationClassifier.create(x.shape[1], filters=4, width=2)
+>>> p, loss, _ = rc.forward(x, "contains(e2, e1)")
+>>> p.shape, bool(np.isclose(p.sum(), 1)), loss > 0
+((3,), True, True)
 """
 
 from __future__ import annotations
@@ -56,7 +80,8 @@ from .core import shown_product as _mul
 from .lstm_gates import sigma
 from .oracles import CheckTable, crosscheck, whole_gradient_table
 
-TITLE = "Joint entity–relation tagging: the α-weighted output gradient and its route back"
+TITLE = ("Joint entity–relation extraction: the tagger's α-weighted output gradient and its route back; "
+         "the relation classifier's max-pooled CNN")
 
 # ---- the output layer: softmax–CE with the weight ω ----------------------------------------------
 N = sym("N", meaning="number of tags", integer=True, positive=True)
@@ -202,8 +227,153 @@ def decoder_derivation() -> Derivation:
     return d
 
 
+# ---- the relation-classification branch: merge layer → CNN → max-pooling → softmax ------------------
+# The hybrid model's second branch (Zheng et al., Neurocomputing 2017; the seed: "merge h_t into the
+# word embeddings w_1 … w_n, then a CNN"). One filter is derived here; every filter is the same
+# computation with its own F and b_F. Sizes of the derivations: n = 4 words, width K = 2, D = 2
+# features a word, so T = n − K + 1 = 3 positions; the pooled maximum is at position 2.
+RC_WORDS, RC_WIDTH, RC_FEATURES = 4, 2, 2
+RC_POSITIONS = RC_WORDS - RC_WIDTH + 1
+RC_POOLED = 2  # the position whose feature is the maximum, in the derivations
+x_rc = indexed("x_rc", "x", meaning=r"merge layer's output for word $\ell$, $x_\ell = [w_\ell; h_\ell]$ (the CNN's input)",
+               shape=r"${n \times D}$", real=True)
+F_rc = indexed("F_rc", "F", meaning=r"weights of one convolution filter, $K$ words wide", shape=r"${K \times D}$",
+               real=True)
+b_F = sym("b_F", "b_{F}", meaning="bias of the filter", shape="scalar", real=True)
+g_rc = indexed("g_rc", "g", meaning=r"the filter's response at position $t$, "
+               r"$g_t = \sum_\kappa \sum_d F_{\kappa d} x_{t+\kappa-1,d} + b_F$", shape=r"${(n-K+1) \times 1}$", real=True)
+v_rc = indexed("v_rc", "v", meaning=r"the filter's feature at position $t$, $v_t = \tanh g_t$",
+               shape=r"${(n-K+1) \times 1}$", real=True)
+m_rc = sym("m_rc", "m", meaning=r"the max-pooled feature, $m = \max_t v_t$ (one entry of the vector fed to the softmax)",
+           shape="scalar", real=True)
+kappa = sym("kappa", r"\kappa", integer=True, positive=True)
+d_rc = sym("d_rc", "d", integer=True, positive=True)
+t_rc = sym("t_rc", "t", integer=True, positive=True)
+notation(kappa, r"index of a row of the filter (a word of its window), $1 \le \kappa \le K$")
+notation(d_rc, r"index of a feature of the merged input, $1 \le d \le D$")
+notation(t_rc, r"position of the filter's window, $1 \le t \le n - K + 1$")
+
+
+class PooledMax(sp.Max):
+    r"""``max(v_1, …, v_T)`` kept as written: SymPy's ``Max`` compares its arguments when it is made
+    (for expanded :math:`\tanh` of sums that takes seconds), which a maximum of features that are
+    all different functions never needs. Its derivative is SymPy's own,
+    :math:`\partial \max(v)/\partial v_t = \theta(v_t - \max_{s \ne t} v_s)`."""
+
+    def __new__(cls, *args, **assumptions):
+        assumptions["evaluate"] = False
+        return super().__new__(cls, *args, **assumptions)
+
+    def fdiff(self, argindex):
+        others = [a for q, a in enumerate(self.args) if q != argindex - 1]
+        rest = others[0] if len(others) == 1 else sp.Max(*others, evaluate=False)
+        return sp.Heaviside(self.args[argindex - 1] - rest)
+
+
+def _response(t):
+    return sp.Sum(sp.Sum(F_rc[kappa, d_rc] * x_rc[t + kappa - 1, d_rc], (d_rc, 1, RC_FEATURES)),
+                  (kappa, 1, RC_WIDTH)) + b_F
+
+
+#: The filter, its features and the pooled maximum, as the checker knows them.
+RC_DEFS = {g_rc: sp.Lambda(t_rc, _response(t_rc)), v_rc: sp.Lambda(t_rc, sp.tanh(g_rc[t_rc])),
+           m_rc: PooledMax(*[v_rc[t] for t in range(1, RC_POSITIONS + 1)])}
+#: The pooling rule alone: m = max(v_1, v_2, v_3) of free features.
+POOL_DEFS = {m_rc: sp.Max(*[v_rc[t] for t in range(1, RC_POSITIONS + 1)])}
+
+
+@functools.cache
+def pooled_condition() -> Condition:
+    r""":math:`v_2 > v_t` for every other :math:`t` (position 2 is the unique maximum): every step
+    of θ that the derivative of the max holds is then 1 at position 2 and 0 elsewhere, for free
+    features and for the filter's own :math:`v_t = \tanh g_t` (written out as the checker writes them)."""
+    subs = []
+    for defs in (POOL_DEFS, RC_DEFS):
+        for t in range(1, RC_POSITIONS + 1):
+            subs.append(sp.Eq(evaluate(sp.Derivative(m_rc, v_rc[t]), defs), int(t == RC_POOLED)))
+    others = ", ".join(f"v_{{{t}}}" for t in range(1, RC_POSITIONS + 1) if t != RC_POOLED)
+    shown = sym("v_2 is the unique maximum", rf"v_{{{RC_POOLED}}} > {others}")
+    return Condition(shown, tuple(subs))
+
+
+def _dm_dv(t):
+    return sp.Derivative(m_rc, v_rc[t])
+
+
+@functools.cache
+def pool_derivation() -> Derivation:
+    r"""∂max(v)/∂v_t = θ(v_t − max_{s≠t} v_s): 1 at the unique maximum, 0 elsewhere."""
+    vs = range(1, RC_POSITIONS + 1)
+    d = Derivation("rc_pool", "The max-pooling layer against its inputs",
+                   sp.ImmutableMatrix([_dm_dv(t) for t in vs]), definitions=POOL_DEFS, label="joint-tagging-rc-pool")
+    d.step(sp.ImmutableMatrix([sp.Heaviside(v_rc[t] - sp.Max(*[v_rc[s] for s in vs if s != t])) for t in vs]),
+           r"$\partial \max(v)/\partial v_t = \theta(v_t - \max_{s \ne t} v_s)$, $\theta$ the unit step "
+           r"(undefined at 0: a tie)")
+    d.step(sp.ImmutableMatrix([int(t == RC_POOLED) for t in vs]),
+           r"only the maximum passes the gradient", given=[pooled_condition()])
+    return d
+
+
+def _through_features(local):
+    """Σ_t ∂m/∂v_t · (1 − v_t²) · local(t): the chain rule through tanh, for every position."""
+    return sp.Add(*[_mul(_dm_dv(t), 1 - v_rc[t] ** 2, *([local(t)] if local(t) != 1 else []))
+                    for t in range(1, RC_POSITIONS + 1) if local(t) != 0])
+
+
+@functools.cache
+def filter_derivation() -> Derivation:
+    r"""∂m/∂F_{κd} = (1 − v_2²) x_{κ+1,d}: the window that won the pooling, times its tanh slope."""
+    inst = [{kappa: kk, d_rc: dd} for kk in range(1, RC_WIDTH + 1) for dd in range(1, RC_FEATURES + 1)]
+    d = Derivation("rc_filter", "The pooled feature against the filter's weights", sp.Derivative(m_rc, F_rc[kappa, d_rc]),
+                   definitions=RC_DEFS, instances=inst, label="joint-tagging-rc-filter")
+    d.step(sp.Sum(_mul(_dm_dv(t_rc), sp.Derivative(v_rc[t_rc], F_rc[kappa, d_rc])), (t_rc, 1, RC_POSITIONS)),
+           r"chain rule: $F_{\kappa d}$ reaches $m$ through every position's feature")
+    d.step(sp.Sum(_mul(_dm_dv(t_rc), 1 - v_rc[t_rc] ** 2, x_rc[t_rc + kappa - 1, d_rc]), (t_rc, 1, RC_POSITIONS)),
+           r"$\tanh' = 1 - \tanh^2$; $g_t$ holds $F_{\kappa d}$ once, times $x_{t+\kappa-1,d}$")
+    d.step(_mul(1 - v_rc[RC_POOLED] ** 2, x_rc[RC_POOLED + kappa - 1, d_rc]),
+           r"the pooling rule above: only position 2 passes the gradient", given=[pooled_condition()])
+    return d
+
+
+@functools.cache
+def bias_derivation() -> Derivation:
+    r"""∂m/∂b_F = 1 − v_2²."""
+    d = Derivation("rc_bias", "The pooled feature against the filter's bias", sp.Derivative(m_rc, b_F),
+                   definitions=RC_DEFS, label="joint-tagging-rc-bias")
+    d.step(_through_features(lambda t: 1), r"chain rule, $\tanh' = 1 - \tanh^2$ and $\partial g_t/\partial b_F = 1$")
+    d.step(1 - v_rc[RC_POOLED] ** 2, r"the pooling rule above", given=[pooled_condition()])
+    return d
+
+
+def _tap(word, t, d):
+    """F_{κd} with κ = word − t + 1, the filter row that position t applies to the word (0 outside the window)."""
+    kk = word - t + 1
+    return F_rc[kk, d] if 1 <= kk <= RC_WIDTH else 0
+
+
+@functools.cache
+def input_derivation() -> Derivation:
+    r"""∂m/∂x_{ℓd} for every word ℓ: (1 − v_2²) F_{ℓ−1,d} inside the pooled window, 0 outside it."""
+    words = range(1, RC_WORDS + 1)
+    d = Derivation("rc_input", "The pooled feature against the merged input, word by word",
+                   sp.ImmutableMatrix([sp.Derivative(m_rc, x_rc[w, d_rc]) for w in words]), definitions=RC_DEFS,
+                   instances=[{d_rc: dd} for dd in range(1, RC_FEATURES + 1)], label="joint-tagging-rc-input")
+    d.step(sp.ImmutableMatrix([_through_features(lambda t, w=w: _tap(w, t, d_rc)) for w in words]),
+           r"chain rule: word $\ell$ is row $\ell - t + 1$ of the window at every position $t$ it falls in; "
+           r"$\tanh' = 1 - \tanh^2$")
+    d.step(sp.ImmutableMatrix([_mul(1 - v_rc[RC_POOLED] ** 2, _tap(w, RC_POOLED, d_rc)) if _tap(w, RC_POOLED, d_rc) != 0
+                               else 0 for w in words]),
+           r"the pooling rule above: words outside the pooled window get no gradient", given=[pooled_condition()])
+    return d
+
+
+def rc_derivations() -> list[Derivation]:
+    """The relation-classification branch's derivations, in reading order."""
+    return [pool_derivation(), filter_derivation(), bias_derivation(), input_derivation()]
+
+
 def derivations() -> list[Derivation]:
-    return [output_derivation(), route_derivation(), decoder_derivation()]
+    return [output_derivation(), route_derivation(), decoder_derivation(), *rc_derivations()]
 
 
 # ---- published results: ∂J_t/∂y_i at N = 3 -----------------------------------------------------
@@ -212,7 +382,7 @@ ES = [sym(f"e{n_}", f"e_{{{n_}}}", real=True, nonnegative=True) for n_ in (1, 2,
 
 
 @functools.cache
-def results() -> list[Result]:
+def output_results() -> list[Result]:
     """∂J_t/∂y_i (N = 3 tags, e_3 = 1 − e_1 − e_2), from the output derivation's last step."""
     flat = {**{y[n_ + 1]: YS[n_] for n_ in range(3)}, **{e[n_ + 1]: ES[n_] for n_ in range(3)}}
     inst = {N: 3}
@@ -221,6 +391,57 @@ def results() -> list[Result]:
     where = (sp.Eq(ES[2], 1 - ES[0] - ES[1]),)
     return [Result(of, YS[v - 1], evaluate(d.result, OUT_DEFS, {**inst, i: v}).xreplace(flat), where,
                    name="J_t") for v in (1, 2, 3)]
+
+
+
+# ---- published results of the relation-classification branch: ∂m/∂F, ∂m/∂b_F, ∂m/∂x ------------------
+RC_F = {F_rc[kk, dd]: sym(f"F{kk}{dd}", f"F_{{{kk}{dd}}}", real=True)
+        for kk in range(1, RC_WIDTH + 1) for dd in range(1, RC_FEATURES + 1)}
+RC_X = {x_rc[w, dd]: sym(f"x{w}{dd}", f"x_{{{w}{dd}}}", real=True)
+        for w in range(1, RC_WORDS + 1) for dd in range(1, RC_FEATURES + 1)}
+
+
+def _rc_flat(expr):
+    """Plain symbols for the filter and the inputs, SymPy's own Max: the published (JSON) form."""
+    expr = expr.xreplace({**RC_F, **RC_X})
+    return expr.replace(lambda e: isinstance(e, PooledMax), lambda e: sp.Max(*e.args))
+
+
+_u, _h0 = sp.Dummy("u"), sp.Dummy("h0")
+#: For numbers only, θ(u) is written (1 + sign u)/2, the same function (θ(0) = 1/2 included): NumPy's
+#: code printer turns a Heaviside into a Piecewise and tries to simplify its conditions, which takes
+#: minutes for these arguments.
+RC_REALIZE = {sp.Heaviside: sp.Lambda((_u, _h0), (1 + sp.sign(_u)) / 2)}  # SymPy's θ(u) carries θ(0) = 1/2
+
+
+@functools.cache
+def rc_results() -> list[Result]:
+    r"""∂m/∂F_{κd}, ∂m/∂b_F and ∂m/∂x_{ℓd} at n = 4, K = D = 2, wherever the maximum is unique.
+
+    Each is the derivation's step *before* the pooling rule is applied: a sum over the positions of
+    θ(v_t − max_{s≠t} v_s) times the position's derivative, which holds whichever position wins
+    (the derivations then take position 2). ``of`` is m = max(tanh g_1, tanh g_2, tanh g_3)."""
+    of = _rc_flat(evaluate(m_rc, RC_DEFS))
+    out = []
+    general = filter_derivation().steps[2].expr
+    for kk in range(1, RC_WIDTH + 1):
+        for dd in range(1, RC_FEATURES + 1):
+            expr = _rc_flat(evaluate(general, RC_DEFS, {kappa: kk, d_rc: dd}))
+            out.append(Result(of, RC_F[F_rc[kk, dd]], expr, name="m", realize=RC_REALIZE))
+    out.append(Result(of, b_F, _rc_flat(evaluate(bias_derivation().steps[1].expr, RC_DEFS)), name="m",
+                      realize=RC_REALIZE))
+    rows = input_derivation().steps[1].expr
+    for dd in range(1, RC_FEATURES + 1):
+        for w in range(1, RC_WORDS + 1):
+            expr = _rc_flat(evaluate(rows[w - 1], RC_DEFS, {d_rc: dd}))
+            out.append(Result(of, RC_X[x_rc[w, dd]], expr, name="m", realize=RC_REALIZE))
+    return out
+
+
+@functools.cache
+def results() -> list[Result]:
+    """Every published result: the output layer's, then the relation-classification branch's."""
+    return output_results() + rc_results()
 
 
 # ---- the numeric model ----------------------------------------------------------------------------
@@ -495,9 +716,14 @@ def gradient_check_table(seed: int = 0) -> CheckTable:
 
 @functools.cache
 def numeric_checks() -> list[CheckTable]:
-    return [crosscheck(results(), points=4, seed=0,
+    return [crosscheck(output_results(), points=4, seed=0,
                        title="∂J_t/∂y_i (N = 3, e one-hot) against independent oracles"),
-            gradient_check_table()]
+            gradient_check_table(),
+            crosscheck(rc_results(), points=3, seed=0,
+                       title=f"∂m/∂F, ∂m/∂b_F, ∂m/∂x of the max-pooled convolution (n = {RC_WORDS}, "
+                             f"K = {RC_WIDTH}, D = {RC_FEATURES}) against independent oracles"),
+            rc_gradient_table(),
+            tie_table()]
 
 
 def train(steps: int = 200, lr: float = 0.05, seed: int = 0, alpha: float = 10.0):
@@ -521,3 +747,216 @@ def predict(model: TaggerModel, words):
     """The most probable tag at each step (greedy; the decoder reads its own tag vectors)."""
     _, cache = model.forward(words, ["O"] * len(words))
     return [model.tags[int(np.argmax(st["p"][:, 0]))] for st in cache["steps"]]
+
+
+# ---- the relation-classification branch in NumPy -------------------------------------------------------
+#: The relation types of the toy corpus (the classifier's softmax runs over them).
+RELATIONS = ("none", "contains(e1, e2)", "contains(e2, e1)")
+
+
+def merge(model: TaggerModel, words) -> np.ndarray:
+    r"""The merge layer: :math:`x_\ell = [w_\ell; h_\ell]` for every word, the word's embedding beside
+    the shared bi-LSTM encoder's output (the seed: "merge :math:`h_t` into the word embeddings").
+    Shape ``(n, E + 2H)``."""
+    _, cache = model.forward(words, ["O"] * len(words))   # the encoder does not read the tags
+    emb = model.params["emb"][[model.vocab.index(w) for w in words]]
+    enc = np.stack([st["h"][:, 0] for st in cache["steps"]])
+    return np.concatenate([emb, enc], axis=1)
+
+
+@dataclass
+class RelationClassifier:
+    r"""A 1-D convolution over the merged sequence, max-pooling over positions, a softmax over
+    :data:`RELATIONS`: :math:`g_{f,t} = \sum_\kappa \sum_d F_{f\kappa d} x_{t+\kappa-1,d} + b_{F,f}`,
+    :math:`v = \tanh g`, :math:`m_f = \max_t v_{f,t}`, :math:`p = \operatorname{softmax}(V m + b_V)`,
+    :math:`L = -\log p_{\text{gold}}`. At a tie the gradient goes to the first maximiser."""
+
+    params: dict
+    relations: tuple = RELATIONS
+
+    @classmethod
+    def create(cls, features: int, filters: int = 4, width: int = 2, relations=RELATIONS, rng=None):
+        rng = np.random.default_rng(0) if rng is None else rng
+        if width < 1 or filters < 1:
+            raise ValueError(f"width and filters must be at least 1, got {width} and {filters}")
+        scale = 1 / np.sqrt(width * features)
+        return cls({"F": rng.normal(scale=scale, size=(filters, width, features)), "bF": np.zeros(filters),
+                    "V": rng.normal(scale=1 / np.sqrt(filters), size=(len(relations), filters)),
+                    "bV": np.zeros(len(relations))}, tuple(relations))
+
+    def forward(self, x, gold=None):
+        """Relation probabilities for the merged sequence ``x`` (n × D), the loss if ``gold`` is
+        given (a relation's name or index), and a cache for :meth:`backward`."""
+        F, bF, V, bV = (self.params[key] for key in ("F", "bF", "V", "bV"))
+        x = np.asarray(x, dtype=float)
+        filters, width, features = F.shape
+        if x.ndim != 2 or x.shape[1] != features:
+            raise ValueError(f"the merged input has shape {x.shape}; the filters need (words, {features})")
+        if x.shape[0] < width:
+            raise ValueError(f"a sentence of {x.shape[0]} words is shorter than the filter width {width}")
+        windows = np.stack([x[t:t + width] for t in range(x.shape[0] - width + 1)])  # (T, K, D)
+        g = np.einsum("fkd,tkd->ft", F, windows) + bF[:, None]                 # g_{f,t}
+        v = np.tanh(g)
+        star = np.argmax(v, axis=1)                                            # the first maximiser
+        m = v[np.arange(filters), star]                                        # m_f = max_t v_{f,t}
+        u = V @ m + bV
+        p = np.exp(u - u.max())
+        p /= p.sum()
+        cache = dict(x=x, windows=windows, v=v, star=star, m=m, p=p)
+        if gold is None:
+            return p, None, cache
+        k = self.relations.index(gold) if isinstance(gold, str) else int(gold)
+        cache["gold"] = k
+        return p, float(-np.log(p[k])), cache
+
+    def backward(self, cache) -> dict:
+        """Gradients of L for F, bF, V, bV and the merged input x (same shapes)."""
+        F, V = self.params["F"], self.params["V"]
+        filters, width, _ = F.shape
+        du = cache["p"].copy()
+        du[cache["gold"]] -= 1                                 # ∂L/∂u = p − e (softmax-CE)
+        dm = V.T @ du                                          # ∂L/∂m_f
+        star, m = cache["star"], cache["m"]
+        dg = dm * (1 - m ** 2)                                 # at the pooled position only (rc-pool)
+        dF = dg[:, None, None] * cache["windows"][star]        # (rc-filter): its window's inputs
+        dx = np.zeros_like(cache["x"])
+        for f in range(filters):                               # (rc-input): the pooled window's words
+            dx[star[f]:star[f] + width] += dg[f] * F[f]
+        return {"F": dF, "bF": dg, "V": np.outer(du, m), "bV": du, "x": dx}
+
+    def grad(self, x, gold):
+        _, loss, cache = self.forward(x, gold)
+        return loss, self.backward(cache)
+
+
+def rc_autograd_loss(params, x, gold):
+    """The relation classifier's loss written again, plainly, in ``autograd.numpy`` (oracle only):
+    the convolution as a loop over positions, the pooling as ``max``."""
+    import autograd.numpy as anp
+
+    F, bF, V, bV = params["F"], params["bF"], params["V"], params["bV"]
+    width = F.shape[1]
+    cols = [anp.tanh(anp.sum(F * x[t:t + width][None, :, :], axis=(1, 2)) + bF)
+            for t in range(x.shape[0] - width + 1)]
+    m = anp.max(anp.stack(cols, axis=1), axis=1)
+    u = anp.dot(V, m) + bV
+    return -(u[gold] - anp.log(anp.sum(anp.exp(u))))
+
+
+def rc_example(seed: int = 0):
+    """The toy corpus's first sentence through the merge layer (a seeded tagger's embeddings and
+    encoder) and a seeded classifier with 4 filters of width 2; gold: America contains New York."""
+    tagger = TaggerModel.create(VOCAB, TAGS, rng=np.random.default_rng(seed))
+    words = CORPUS[0][0]
+    x = merge(tagger, words)
+    rc = RelationClassifier.create(x.shape[1], filters=4, width=2, rng=np.random.default_rng(seed + 1))
+    return tagger, words, x, rc, "contains(e2, e1)"
+
+
+def rc_gradient_table(seed: int = 0, directions: int = 3, h: float = 1e-6) -> CheckTable:
+    """The classifier's NumPy gradient (every parameter and the merged input) against autograd of
+    :func:`rc_autograd_loss` (every entry) and central differences along random directions, at the
+    toy sentence, away from ties (the smallest gap between a filter's pooled feature and its
+    runner-up is reported; it must dwarf the step)."""
+    import autograd
+
+    _, _, x, rc, gold = rc_example(seed)
+    k = rc.relations.index(gold)
+    loss, G = rc.grad(x, gold)
+    ag = autograd.grad(lambda P: rc_autograd_loss(P, P["x"], k))({**rc.params, "x": x})
+    err_ag = max(float(np.max(np.abs(G[key] - ag[key]) / (1e-8 + np.abs(ag[key])))) for key in G)
+    entries = sum(np.size(G[key]) for key in G)
+    rng = np.random.default_rng(seed)
+    err_fd = 0.0
+    for _ in range(directions):
+        d = {key: rng.normal(size=np.shape(G[key])) for key in G}
+
+        def at(sign):
+            shifted = RelationClassifier({key: rc.params[key] + sign * h * d[key] for key in rc.params}, rc.relations)
+            return shifted.forward(x + sign * h * d["x"], gold)[1]
+        fd = (at(1) - at(-1)) / (2 * h)
+        an = sum(float(np.sum(G[key] * d[key])) for key in G)
+        err_fd = max(err_fd, abs(fd - an) / max(abs(fd), 1e-8))
+    v = np.sort(rc.forward(x)[2]["v"], axis=1)
+    gap = float(np.min(v[:, -1] - v[:, -2]))
+    return whole_gradient_table(
+        f"Relation classifier gradient (toy sentence, {rc.params['F'].shape[0]} filters of width "
+        f"{rc.params['F'].shape[1]}, {len(rc.relations)} relation types) against independent oracles",
+        f"Autograd differentiates the classifier written again in autograd.numpy (rc_autograd_loss); "
+        f"central differences use h = {h:g} along {directions} random directions. The smallest gap "
+        f"between a filter's pooled feature and its runner-up is {gap:.2g}, far from a tie compared with h.",
+        entries=entries, err_autograd=err_ag, err_directional=err_fd, directions=directions, rtol=1e-7)
+
+
+def tie_point(seed: int = 0):
+    """A classifier and a merged input at which every filter's three positions tie exactly: all four
+    words' merged vectors equal, so every window is the same."""
+    rc = RelationClassifier.create(3, filters=2, width=2, rng=np.random.default_rng(seed))
+    row = np.random.default_rng(seed + 1).normal(size=3)
+    return rc, np.tile(row, (4, 1))
+
+
+def subgradient_slack(g, v, deltas) -> float:
+    r"""The smallest :math:`\max(v + \Delta) - \max(v) - g^\top \Delta` over the directions ``deltas``
+    (rows): :math:`g` is a subgradient of the (convex) max at :math:`v` exactly when this is
+    :math:`\ge 0` for every :math:`\Delta`."""
+    deltas = np.asarray(deltas, dtype=float)
+    return float(np.min(np.max(v + deltas, axis=1) - np.max(v) - deltas @ g))
+
+
+def tie_table(seed: int = 0, samples: int = 2000, h: float = 1e-7) -> CheckTable:
+    """What each convention gives at an exact tie, and whether it is a subgradient.
+
+    Of the pooling layer ``max(v)`` at ``v = (c, c, c)``: the first maximiser (NumPy's argmax,
+    this module's choice), the average over the tied positions (autograd's) and SymPy's
+    θ(0) = 1/2 at every tied position, each tested with the subgradient inequality over
+    ``samples`` seeded random directions and over (1, 1, 1). Of the whole layer ``m(x)`` (the
+    filter's pooled feature against the merged input, at :func:`tie_point`): the one-sided
+    derivative along random directions is at least the chosen gradient's, the directional form of
+    the same inequality for a maximum of smooth functions."""
+    rng = np.random.default_rng(seed)
+    deltas = np.vstack([rng.normal(size=(samples, 3)), np.ones((1, 3))])
+    v = np.full(3, 0.4)
+    table = CheckTable("At a tie: which gradient the max-pooling passes back, and whether it is a subgradient",
+                       ["where", "gradient", "smallest slack", "claim"],
+                       note=f"Slack: max(v + Δ) − max(v) − gᵀΔ over {samples:,} seeded random Δ and Δ = (1, 1, 1) "
+                            f"(a subgradient: slack ≥ 0 for every Δ; a slack below 1e-12 in size is rounding, shown as 0); for the layer, the one-sided difference "
+                            f"(m(x + hΔ) − m(x))/h − gᵀΔ with h = {h:g} over {samples // 10} directions "
+                            f"(≥ −1e-5 to pass).")
+    for name, g, claim in (("first maximiser (NumPy argmax; this module)", np.array([1.0, 0, 0]), True),
+                           ("average over the tie (autograd)", np.full(3, 1 / 3), True),
+                           ("θ(0) = 1/2 at each tied position (SymPy), two-way tie", np.array([0.5, 0.5, 0]), True),
+                           ("θ(0) = 1/2 at each tied position (SymPy), three-way tie", np.full(3, 0.5), False)):
+        two_way = "two-way" in name
+        at = np.array([0.4, 0.4, 0.1]) if two_way else v
+        slack = subgradient_slack(g, at, deltas)
+        slack = 0.0 if abs(slack) < 1e-12 else slack  # a rounding error of max(v + Δ) − gᵀΔ is not a slack
+        ok = slack >= 0 if claim else slack < 0
+        table.rows.append({"where": "max(v) at v = " + ("(c, c, c′), c′ < c" if two_way else "(c, c, c)"),
+                           "gradient": name, "smallest slack": slack,
+                           "claim": "a subgradient" if claim else "not a subgradient", "passed": bool(ok)})
+    rc, x = tie_point(seed)
+    width = rc.params["F"].shape[1]
+
+    def pooled(xx, f=0):
+        return float(np.max(np.tanh(np.array([np.sum(rc.params["F"][f] * xx[t:t + width]) + rc.params["bF"][f]
+                                              for t in range(xx.shape[0] - width + 1)]))))
+    _, _, cache = rc.forward(x)
+    assert np.all(cache["v"] == cache["v"][:, :1]), "the tie point does not tie"
+    m0 = pooled(x)
+    g_first = np.zeros_like(x)
+    g_first[cache["star"][0]:cache["star"][0] + width] = (1 - m0 ** 2) * rc.params["F"][0]
+    import autograd
+    import autograd.numpy as anp
+
+    def pooled_ag(xx):
+        cols = [anp.tanh(anp.sum(rc.params["F"][0] * xx[t:t + width]) + rc.params["bF"][0])
+                for t in range(x.shape[0] - width + 1)]
+        return anp.max(anp.stack(cols))
+    g_avg = autograd.grad(pooled_ag)(x)
+    for name, g in (("first maximiser (NumPy argmax; this module)", g_first), ("average over the tie (autograd)", g_avg)):
+        worst = min((pooled(x + h * d) - m0) / h - float(np.sum(g * d))
+                    for d in rng.normal(size=(samples // 10,) + x.shape))
+        table.rows.append({"where": "m(x): all windows equal", "gradient": name, "smallest slack": worst,
+                           "claim": "a subgradient", "passed": bool(worst >= -1e-5)})
+    return table

@@ -304,11 +304,90 @@ def standard_lstm_derivation() -> Derivation:
     return d
 
 
+# ---- the carousel for every number of steps, by induction --------------------------------------
+
+from .core import Induction, MatrixProduct, NamedMatrix  # noqa: E402  (the inductions' engine)
+from .render import SEPARATED  # noqa: E402
+
+#: The numbers of cells at which the carousel's induction is checked (the first is shown).
+CAROUSEL_UNITS = (2, 3)
+t_step = sym("t", meaning=r"a step of the sequence (the carousel runs from step $t_0$ to step $t$)", integer=True,
+             positive=True)
+t_0 = sym("t_0", "t_0", meaning=r"an earlier step, $t_0 \le t$", integer=True, positive=True)
+c_seq = indexed("c_seq", "c", meaning=r"cell states along the sequence: $c_{a,s}$ is cell $a$ at step $s$", real=True)
+f_seq, i_seq, z_seq, pf_seq, pi_seq = (indexed(nm, tex, real=True) for nm, tex in
+                                       (("f_seq", "f"), ("i_seq", "i"), ("z_seq", "z"), ("af_seq", r"\bar a^f"),
+                                        ("ai_seq", r"\bar a^i")))
+d_carousel = indexed("d_carousel", "d", meaning=r"the carousel factor: $d_{s,k} = \partial c_{s,k}/\partial c_{s-1,k}$, "
+                     r"$f_k$ plus the two peephole terms (derived above)", real=True)
+SEPARATED.update({c_seq.label, f_seq.label, i_seq.label, z_seq.label})
+_C = tuple(sp.Function(f"C{a_}") for a_ in range(1, 4))  # c_t as a function of c_{t0}, cell by cell
+_CAROUSEL_SHOWS = (d_carousel.label, t_step, t_0)
+
+
+def _cell_jacobian(s, r, N, name=None):
+    """∂c_s/∂c_r along the cell path (N × N), named."""
+    name = name or r"\frac{\partial c_{%s}}{\partial c_{%s}}" % (sp.latex(s), sp.latex(r))
+    return NamedMatrix(name, sp.Matrix(N, N, lambda a_, b_: sp.Derivative(c_seq[a_ + 1, s], c_seq[b_ + 1, r])),
+                       shows=(c_t.label, t_step, t_0))
+
+
+def carousel_entry(a_, s):
+    """d_{s,a}: :data:`DC_DCPREV` (the diagonal of ∂c_t/∂c_{t−1}, derived above) for cell ``a_`` at step ``s``."""
+    return DC_DCPREV.xreplace({f_t[k]: f_seq[a_, s], c_prev[k]: c_seq[a_, s - 1], z_t[k]: z_seq[a_, s],
+                               i_t[k]: i_seq[a_, s], W_c["f"][k]: W_c["f"][a_], W_c["i"][k]: W_c["i"][a_]})
+
+
+def _carousel_factor(s, N):
+    r"""∂c_s/∂c_{s−1} = diag(d_s), d_{s,a} = f_{s,a} + c_{s−1,a} f_{s,a}(1 − f_{s,a}) W_cf,a + z_{s,a} i_{s,a}(1 − i_{s,a}) W_ci,a."""
+    return NamedMatrix(r"\operatorname{diag}(d_{%s})" % sp.latex(s),
+                       sp.diag(*[carousel_entry(a_, s) for a_ in range(1, N + 1)]), shows=_CAROUSEL_SHOWS)
+
+
+@functools.cache
+def _carousel_product(N):
+    return MatrixProduct(f"Pi_lstm{N}", lambda s: _carousel_factor(s, N), r"\operatorname{diag}(d_s)",
+                         size=N, bound="s", body_text="diag(d_s)", shows=_CAROUSEL_SHOWS)
+
+
+@functools.cache
+def carousel_induction(N: int = CAROUSEL_UNITS[0]) -> Induction:
+    r"""Along the cell path (each :math:`h_{s-1}` held fixed, the constant error carousel),
+    :math:`\partial c_t/\partial c_{t_0} = \prod_{s=t_0+1}^{t} \operatorname{diag}(d_s)`, with
+    :math:`d_{s,k} = f_{s,k} + c_{s-1,k} \sigma'(a^f_{s,k}) W_{cf,k} + z_{s,k} \sigma'(a^i_{s,k}) W_{ci,k}`
+    (:func:`carousel_entry`), for every :math:`t \ge t_0`, by induction on
+    :math:`t`, entry by entry with ``N`` cells."""
+    P = _carousel_product(N)
+    ind = Induction(f"lstm_carousel_all_t_n{N}", f"The carousel across any number of steps ({N} cells)", t_step, t_0,
+                    lambda s: (_cell_jacobian(s, t_0, N), P(t_0 + 1, s)), label=f"lstm-gates-carousel-induction-n{N}",
+                    about=f"entry by entry with {N} cells, each h held fixed")
+    base = ind.base_case()
+    base.step(NamedMatrix("I", sp.eye(N)), r"$c_{t_0}$ against itself: the identity")
+    base.step(P(t_0 + 1, t_0), "the empty product (no factor) is the identity")
+    # step t → t + 1: c_t is an unknown function of c_{t0}; one step of the cell, h held fixed
+    cells = range(1, N + 1)
+    unknown = {c_seq[a_, t_step]: _C[a_ - 1](t_step, *[c_seq[b_, t_0] for b_ in cells]) for a_ in cells}
+    one = {**{f_seq[a_, t_step + 1]: sigma(pf_seq[a_, t_step + 1] + W_c["f"][a_] * c_seq[a_, t_step]) for a_ in cells},
+           **{i_seq[a_, t_step + 1]: sigma(pi_seq[a_, t_step + 1] + W_c["i"][a_] * c_seq[a_, t_step]) for a_ in cells},
+           **{c_seq[a_, t_step + 1]: f_seq[a_, t_step + 1] * c_seq[a_, t_step] + i_seq[a_, t_step + 1] * z_seq[a_, t_step + 1]
+              for a_ in cells}}
+    st = ind.inductive_step(definitions={**unknown, **one, **P.last_factor(t_0 + 1, t_step + 1)})
+    st.step(sp.MatMul(_cell_jacobian(t_step + 1, t_step, N), _cell_jacobian(t_step, t_0, N), evaluate=False),
+            r"chain rule: along the cell, $c_{t+1}$ depends on $c_{t_0}$ only through $c_t$")
+    st.step(sp.MatMul(_carousel_factor(t_step + 1, N), _cell_jacobian(t_step, t_0, N), evaluate=False),
+            r"the one-step derivative $\partial c_t/\partial c_{t-1}$ derived above (diagonal)")
+    st.step(sp.MatMul(_carousel_factor(t_step + 1, N), P(t_0 + 1, t_step), evaluate=False), "induction hypothesis",
+            given=[ind.hypothesis])
+    st.step(P(t_0 + 1, t_step + 1), "the factor of the new step goes on the left of the product")
+    return ind
+
+
 def derivations() -> list[Derivation]:
-    """Every derivation of this topic, in reading order."""
+    """Every derivation of this topic, in reading order (the carousel for every number of steps,
+    :func:`carousel_induction`, after the one-step derivatives it multiplies)."""
     return [activation_derivation(), tanh_derivation(), dh_dc_derivation(), dc_dcprev_derivation(),
-            standard_lstm_derivation(), dc_dhprev_derivation(), dh_dhprev_derivation(),
-            dc_dparams_derivation(), dh_dparams_derivation()]
+            standard_lstm_derivation(), *[carousel_induction(N) for N in CAROUSEL_UNITS],
+            dc_dhprev_derivation(), dh_dhprev_derivation(), dc_dparams_derivation(), dh_dparams_derivation()]
 
 
 # ---- the numeric block (column vectors, batch as columns) ----------------------------------
@@ -502,7 +581,9 @@ def _forward(p: dict, xs, h0, c0, noise, tau, hard):
     dtype = _compute_type(p, xs)
     xs = np.asarray(xs, dtype=dtype)
     T, batch = xs.shape[0], xs.shape[2]
-    if not (np.all(np.isfinite(tau)) and np.all(np.asarray(tau) > 0)):
+    if isinstance(tau, (int, float)) and tau == 1:
+        tau = 1.0
+    elif not (np.all(np.isfinite(tau)) and np.all(np.asarray(tau) > 0)):
         raise ValueError(f"the temperature tau must be a finite number > 0, got {tau}")
     if np.ndim(tau) and np.shape(tau) != (2 * hidden, 1):
         raise ValueError(f"tau has shape {np.shape(tau)}; expected a number or one per gate unit, "
@@ -527,6 +608,7 @@ def _forward(p: dict, xs, h0, c0, noise, tau, hard):
     TC = np.empty((T, hidden, batch), dtype)
     S = np.empty((T, 4 * hidden, batch), dtype)                   # the activations' slopes
     STC = np.empty((T, hidden, batch), dtype)
+    inv_tau = None if _unit(tau) else 1 / np.asarray(tau, dtype)  # decided once, not per step
     for t in range(T):                    # each gate array is overwritten in place: a → σ(a)
         a, c = A[t], C[t]                                         # a: the four pre-activations
         a += Wh @ Hs[t]                                           # … + W_h· h_{t−1}
@@ -536,8 +618,8 @@ def _forward(p: dict, xs, h0, c0, noise, tau, hard):
         gates_if = a[:2 * hidden]
         if noise is not None:
             gates_if += noise[t]                                  # binary-valued: σ((a + L)/τ)
-        if np.any(tau != 1):
-            gates_if *= 1 / tau
+        if inv_tau is not None:
+            gates_if *= inv_tau
         s = S[t]
         if hard:
             np.greater_equal(gates_if, 0, out=gates_if, casting="unsafe")  # 1[a ≥ 0]
@@ -552,6 +634,11 @@ def _forward(p: dict, xs, h0, c0, noise, tau, hard):
         tc = _tanh_slope(c_new, STC[t], out=TC[t])
         np.multiply(o, tc, out=Hs[t + 1])                         # h_t = o ⊙ tanh(c_t)
     return Hs[1:], Cache(xs, A, C, TC, Hs, S, STC, tau, hard)
+
+
+def _unit(tau) -> bool:
+    """τ = 1 everywhere (the standard LSTM): no scaling at all."""
+    return (isinstance(tau, float) and tau == 1.0) or bool(np.all(np.asarray(tau) == 1))
 
 
 def step_backward(p: dict, s: StepState, dh, dc, Wh=None, out=None, tau: float = 1.0):
@@ -569,7 +656,7 @@ def step_backward(p: dict, s: StepState, dh, dc, Wh=None, out=None, tau: float =
     dc = dc + dh * o * tc_slope + delta_o * wco              # ∂h/∂c_t: tanh path + peephole
     delta_i[...] = dc * z * s_i                              # ∂c/∂a^i = z σ'(a^i)
     delta_f[...] = dc * c_prev * s_f                         # ∂c/∂a^f = c_{t−1} σ'(a^f)
-    if np.any(tau != 1):                                     # G(1 − G)/τ for G = σ((a + L)/τ)
+    if not _unit(tau):                                       # G(1 − G)/τ for G = σ((a + L)/τ)
         delta[:2 * H] *= 1 / tau
     delta_z[...] = dc * i * s_z                              # ∂c/∂a^z = i tanh'(a^z) = i (1 − z²)
     dc_prev = dc * f + delta_i * wci + delta_f * wcf         # ∂c_t/∂c_{t−1}: f + peepholes
@@ -609,9 +696,10 @@ def _backward(p: dict, cache: Cache, dhs, dh_last, dc_last, inputs):
     dh = np.zeros_like(dhs[0]) if dh_last is None else np.asarray(dh_last)
     dc = np.zeros_like(dhs[0]) if dc_last is None else np.asarray(dc_last)
     delta = np.empty((T, 4 * hidden, batch), cache.gates.dtype)  # δ_t for every t
+    tau = 1.0 if _unit(cache.tau) else cache.tau                # decided once, not per step
     Wh = np.concatenate([p[f"Wh{g}"] for g in GATES])
     for t in reversed(range(T)):
-        dh, dc, _, _ = step_backward(p, cache.step(t), dh + dhs[t], dc, Wh, out=delta[t], tau=cache.tau)
+        dh, dc, _, _ = step_backward(p, cache.step(t), dh + dhs[t], dc, Wh, out=delta[t], tau=tau)
     # Σ_t δ_t x_tᵀ, Σ_t δ_t h_{t−1}ᵀ and W_xᵀ δ_t for every t: one matrix product each, with the
     # steps side by side (one copy of δ; the steps themselves work on contiguous δ_t)
     D2 = delta.transpose(1, 0, 2).reshape(4 * hidden, T * batch)

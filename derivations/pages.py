@@ -14,13 +14,24 @@ from types import ModuleType
 import sympy as sp
 from sympy.core.function import UndefinedFunction
 
-from .core import Derivation, latex, latex_names_of
+from .core import Derivation, Induction, latex, latex_names_of
 from .render import equations, notation_of, used_symbols
 from .oracles import CheckTable
 
 
-def glue_derivation(d: Derivation) -> None:
-    """Check ``d`` (raising if a step fails) and glue it under ``d.label`` for ``{glue:math}``."""
+def glue_derivation(d: Derivation | Induction) -> None:
+    """Check ``d`` (raising if a step fails) and glue it under ``d.label`` for ``{glue:math}``.
+
+    An :class:`~derivations.core.Induction` is glued in three pieces, which the page places with
+    its own words between them: the claim for every index, ``lhs = rhs (proved for all n ≥ n₀ by
+    induction)``, under ``d.label``; the base case under ``d.label + "-base"``; the inductive step
+    under ``d.label + "-step"``.
+    """
+    if isinstance(d, Induction):
+        glue(d.label, Math(d.claim_latex()), display=False)
+        glue(d.base.label, Math(d.base.latex()), display=False)
+        glue(d.step.label, Math(d.step.latex()), display=False)
+        return
     glue(d.label, Math(d.latex()), display=False)
 
 
@@ -44,9 +55,11 @@ def show_table(table: CheckTable) -> None:
     table.assert_ok()
 
 
-def _shown(d: Derivation) -> list:
+def _shown(d: Derivation | Induction) -> list:
     # a condition's shown form is a caption (``W_ci = W_cf = 0`` as one symbol): its symbols are
     # those of its substitutions, which the steps show anyway
+    if isinstance(d, Induction):
+        return [*d.sides(d.index), *_shown(d.base), *_shown(d.step)]
     return [st.expr for st in d.steps] + ([d.lhs] if d.lhs is not None else [])
 
 

@@ -5,7 +5,7 @@
 >>> load("no_such_topic")
 Traceback (most recent call last):
 ...
-derivations.registry.UnknownTopic: unknown topic 'no_such_topic'; valid topics: softmax_ce, sigmoid_neuron, window_scorer, backprop_421, lstm_gates, joint_tagging, gumbel_max, gumbel_softmax, binary_gates, aco_lstm, rnn_bptt, indrnn
+derivations.registry.UnknownTopic: unknown topic 'no_such_topic'; valid topics: softmax_ce, sigmoid_neuron, window_scorer, backprop_421, lstm_gates, joint_tagging, gumbel_max, gumbel_softmax, binary_gates, aco_lstm, rnn_bptt, indrnn, exercises, rules
 """
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ TOPICS = (
     "aco_lstm",
     "rnn_bptt",
     "indrnn",
+    "exercises",
+    "rules",
 )
 
 

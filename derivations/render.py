@@ -69,7 +69,12 @@ def notation_of(module: str) -> dict:
 
 def used_symbols(expr) -> set:
     """The symbols, indexed bases (by label) and generic functions a reader sees in ``expr``
-    (bound variables of sums, products and integrals excluded)."""
+    (bound variables of sums, products and integrals excluded). A matrix shown by its name
+    (:class:`derivations.core.NamedMatrix`) shows the symbols its name shows, not its entries."""
+    if getattr(expr, "shown_symbols", None) is not None:
+        return used_symbols(sp.Tuple(*expr.shown_symbols))
+    if any(getattr(e, "shown_symbols", None) is not None for e in sp.preorder_traversal(expr)):
+        return set().union(*[used_symbols(a) for a in expr.args])
     out = set()
     for e in sp.preorder_traversal(expr):
         if isinstance(e, AppliedUndef):
@@ -339,12 +344,16 @@ class _Latex(LatexPrinter):
 
     def _print_MatMul(self, expr):
         """A product of explicit matrices may break between its factors (nothing else in it can)."""
-        if all(isinstance(a, sp.MatrixBase) for a in expr.args):
-            return r" \allowbreak ".join(self._print(a) for a in expr.args)
+        if all(isinstance(a, sp.MatrixBase) or getattr(a, "shown_symbols", 0) != 0 for a in expr.args):
+            return r" \allowbreak ".join(self._print(a) for a in expr.args)  # explicit or named matrices
         return super()._print_MatMul(expr)
 
     def _as_ordered_terms(self, expr, order=None):
-        """A sum starts with a positive term where it has one: ŷ − y, a_k − z, not −y + ŷ."""
+        """A sum starts with a positive term where it has one: ŷ − y, a_k − z, not −y + ŷ. A sum of
+        named matrices keeps the order it was written in (the order its reason names the terms)."""
+        if isinstance(expr, sp.MatAdd) and any(getattr(e, "shown_symbols", None) is not None
+                                               for e in sp.preorder_traversal(expr)):
+            return list(expr.args)
         terms = list(super()._as_ordered_terms(expr, order=order))
         if terms and terms[0].could_extract_minus_sign():
             k = next((n for n, t in enumerate(terms) if not t.could_extract_minus_sign()), None)

@@ -58,9 +58,11 @@ import itertools
 import numpy as np
 import sympy as sp
 
-from .core import Condition, Derivation, DerivationError, Result, indexed, notation, sym
+from .core import (Condition, Derivation, DerivationError, Induction, MatrixProduct, NamedMatrix, Result, indexed,
+                   latex, notation, sym)
 from .core import shown_product as _mul
 from .oracles import CheckTable, crosscheck
+from .render import SEPARATED, latex_names_of
 
 TITLE = "A simple RNN: BPTT as Jacobian products, vanishing and exploding gradients"
 
@@ -72,7 +74,7 @@ T = sym("T", r"\tau", meaning="number of steps", integer=True, positive=True)  #
 i, j, k, r = (sym(s, integer=True, positive=True) for s in "ijkr")
 notation(i, r"index of a row: a hidden unit, $1 \le i \le n$ (a class in $V_{ij}$, $c_i$)")
 notation(j, r"index of a column: a hidden unit, $1 \le j \le n$ (an input in $U_{ij}$)")
-notation(k, "index in a sum over classes or hidden units")
+notation(k, r"index in a sum over classes or hidden units; in $\partial h^{(t)}/\partial h^{(k)}$, an earlier step")
 t = sym("t", meaning=r"step, $1 \le t \le \tau$", integer=True, positive=True)
 
 #: bound indices of the sums inside definitions, one per definition (a definition's sum must not
@@ -223,10 +225,11 @@ def recursion_matrix_derivation() -> Derivation:
     return d
 
 
-def derivations() -> list[Derivation]:
-    """Every derivation of this topic, in reading order."""
-    return [one_step_derivation(), jacobian_product_derivation(), recursion_derivation(),
-            recursion_matrix_derivation()]
+def derivations() -> list[Derivation | Induction]:
+    """Every derivation of this topic, in reading order; the claims for every number of steps
+    (:func:`inductions`) after the concrete-size derivations they generalize."""
+    return [one_step_derivation(), jacobian_product_derivation(), *[jacobian_induction(N) for N in INDUCTION_UNITS],
+            recursion_derivation(), recursion_matrix_derivation(), *[bptt_induction(N) for N in INDUCTION_UNITS]]
 
 
 # ---- Deep Learning eq. 10.21 as printed ----------------------------------------------------
@@ -292,6 +295,186 @@ PARAMETER_GRADIENTS = {
 HIDDEN_GRADIENT = sp.Sum(V[k, i] * (yy[k, t] - ty[k, t]), (k, 1, m)) \
     + sp.Sum(W[k, i] * (1 - hh[k, t + 1] ** 2) * gh[k, t + 1], (k, 1, n))
 HIDDEN_GRADIENT_LAST = sp.Sum(V[k, i] * (yy[k, T] - ty[k, T]), (k, 1, m))
+
+
+# ---- for every number of steps: the Jacobian product and the BPTT recursion by induction -------
+#
+# Both claims are proved for a symbolic step t, with matrices of a concrete number of units
+# (2 and 3), entry by entry, so that the order of each matrix product is kept. Between step k and
+# step t the state is a function of h^(k) about which the checker knows nothing:
+# h_{c,t} = H_c(t, h_{1,k}, …, h_{n,k}); after step t the rest of the loss is a function R of
+# h^(t+1) alone. What the step from t to t + 1 needs of them is the induction hypothesis.
+
+#: The numbers of hidden units at which the inductions are checked (the first is shown).
+INDUCTION_UNITS = (2, 3)
+#: The number of classes in the BPTT induction.
+INDUCTION_CLASSES = 2
+
+oo = indexed("o", "o", meaning=r"output scores, $o_{i,t} = o^{(t)}_i = c_i + (V h^{(t)})_i$", real=True,
+             separate=True)
+gb = indexed("g", "g", meaning=r"what BPTT computes: $g^{(\tau)} = V^\top(\hat y^{(\tau)} - y^{(\tau)})$, then "
+             r"each $g^{(t)}$ from $g^{(t+1)}$", shape=r"${n \times 1}$ per step", real=True, separate=True)
+SEPARATED.update({hh.label, yy.label, ty.label, xx.label})
+_H = tuple(sp.Function(f"H{c}") for c in range(1, 4))   # h^(t) as a function of h^(k), unit by unit
+_R = sp.Function("R")                                     # the loss after step t, a function of h^(t+1)
+
+
+def _named(name, entries, shows, text_name=None):
+    return NamedMatrix(name, entries, text_name, shows)
+
+
+def _sup(e) -> str:
+    with latex_names_of(__name__):  # τ, whatever another topic calls the same symbol
+        return "^{(%s)}" % latex(e)
+
+
+def _jac(a_, b_, N, shows, name):
+    """∂h^(a)/∂h^(b) (N × N), named."""
+    return _named(name, sp.Matrix(N, N, lambda r_, c_: sp.Derivative(hh[r_ + 1, a_], hh[c_ + 1, b_])), shows)
+
+
+def _state_jacobian(s, N):
+    return _jac(s, k, N, (h_t.label, t, k), r"\frac{\partial h%s}{\partial h^{(k)}}" % _sup(s))
+
+
+def _slopes(s, N):
+    """diag(1 − (h^(s))²)."""
+    return _named(r"\operatorname{diag}(1 - (h%s)^2)" % _sup(s),
+                  sp.diag(*[1 - hh[c_ + 1, s] ** 2 for c_ in range(N)]), (h_t.label, t))
+
+
+def _W(N, transposed=False):
+    M_ = sp.Matrix(N, N, lambda r_, c_: W[r_ + 1, c_ + 1])
+    return _named(r"W^\top" if transposed else "W", M_.T if transposed else M_, (W.label,))
+
+
+@functools.cache
+def _product(N):
+    r""":math:`\prod_{s=k+1}^{t} \operatorname{diag}(1 - (h^{(s)})^2)\,W`, the latest step on the left."""
+    return MatrixProduct(f"Pi_rnn{N}", lambda s: sp.MatMul(_slopes(s, N), _W(N), evaluate=False),
+                         r"\operatorname{diag}(1 - (h^{(s)})^2)\,W", size=N, bound="s",
+                         body_text="diag(1 − (h(s))²) W", shows=(h_t.label, W.label, t, k))
+
+
+def _next_state(N, s):
+    """h_{c,s+1} := tanh(b_c + Σ_d W_cd h_{d,s} + U_c1 x_{1,s+1}), one input."""
+    return {hh[c_, s + 1]: sp.tanh(b[c_] + sum(W[c_, d_] * hh[d_, s] for d_ in range(1, N + 1)) + U[c_, 1] * xx[1, s + 1])
+            for c_ in range(1, N + 1)}
+
+
+@functools.cache
+def jacobian_induction(N: int = INDUCTION_UNITS[0]) -> Induction:
+    r""":math:`\partial h^{(t)}/\partial h^{(k)} = \prod_{s=k+1}^{t}\operatorname{diag}(1 - (h^{(s)})^2)\,W`
+    for every :math:`t \ge k`, by induction on :math:`t`, entry by entry with ``N`` units."""
+    P = _product(N)
+    ind = Induction(f"rnn_jacobian_all_t_n{N}", f"The Jacobian across any number of steps ({N} units)", t, k,
+                    lambda s: (_state_jacobian(s, N), P(k + 1, s)), label=f"rnn-bptt-jacobian-induction-n{N}",
+                    about=f"entry by entry with {N} hidden units")
+    base = ind.base_case()
+    base.step(_named("I", sp.eye(N), ()), r"$h^{(k)}$ against itself: the identity")
+    base.step(P(k + 1, k), "the empty product (no factor) is the identity")
+    # step t → t + 1: h^(t) is an unknown function of h^(k); h^(t+1) is one step of the RNN
+    unknown = {hh[c_, t]: _H[c_ - 1](t, *[hh[d_, k] for d_ in range(1, N + 1)]) for c_ in range(1, N + 1)}
+    st = ind.inductive_step(definitions={**unknown, **_next_state(N, t), **P.last_factor(k + 1, t + 1)})
+    one = _jac(t + 1, t, N, (h_t.label, t), r"\frac{\partial h^{(t+1)}}{\partial h^{(t)}}")
+    st.step(sp.MatMul(one, _state_jacobian(t, N), evaluate=False),
+            r"chain rule: $h^{(t+1)}$ depends on $h^{(k)}$ only through $h^{(t)}$")
+    st.step(sp.MatMul(_slopes(t + 1, N), _W(N), _state_jacobian(t, N), evaluate=False),
+            "the one-step Jacobian derived above")
+    st.step(sp.MatMul(_slopes(t + 1, N), _W(N), P(k + 1, t), evaluate=False), "induction hypothesis",
+            given=[ind.hypothesis])
+    st.step(P(k + 1, t + 1), "the factor of the new step goes on the left of the product")
+    return ind
+
+
+def _grad_h(s, N, nabla=True):
+    """∇_{h(s)} L, entries ∂L/∂h_{c,s}."""
+    return _named(r"\nabla_{h%s} L" % _sup(s), sp.Matrix(N, 1, lambda r_, _: sp.Derivative(L, hh[r_ + 1, s])),
+                  (h_t.label, L, t, T))
+
+
+def _g(s, N):
+    return _named("g" + _sup(s), sp.Matrix(N, 1, lambda r_, _: gb[r_ + 1, s]), (gb.label, t, T))
+
+
+def _loss_at(s, M):
+    """L^(s) in log-sum-exp form, the cross-entropy at step s."""
+    return sum(ty[q_, s] * (sp.log(sum(sp.exp(oo[j_, s]) for j_ in range(1, M + 1))) - oo[q_, s])
+               for q_ in range(1, M + 1))
+
+
+def _outputs(s, N, M):
+    """o_{q,s} := c_q + Σ_c V_qc h_{c,s}; ŷ_{q,s} := softmax."""
+    defs = {oo[q_, s]: c[q_] + sum(V[q_, c_] * hh[c_, s] for c_ in range(1, N + 1)) for q_ in range(1, M + 1)}
+    defs.update({yy[q_, s]: sp.exp(oo[q_, s]) / sum(sp.exp(oo[j_, s]) for j_ in range(1, M + 1))
+                 for q_ in range(1, M + 1)})
+    return defs
+
+
+def _sum_to_one(s, M):
+    return Condition(sp.Eq(sp.Sum(ty[k, s], (k, 1, M)), 1),
+                     (sp.Eq(ty[M, s], 1 - sum(ty[q_, s] for q_ in range(1, M))),))
+
+
+def _output_error(s, N, M):
+    """Vᵀ(ŷ^(s) − y^(s)) as named matrices."""
+    Vt = _named(r"V^\top", sp.Matrix(M, N, lambda r_, c_: V[r_ + 1, c_ + 1]).T, (V.label,))
+    yhat = _named(r"\hat y" + _sup(s), sp.Matrix(M, 1, lambda r_, _: yy[r_ + 1, s]), (yy.label, t, T))
+    y_ = _named("y" + _sup(s), sp.Matrix(M, 1, lambda r_, _: ty[r_ + 1, s]), (ty.label, t, T))
+    return sp.MatMul(Vt, sp.MatAdd(yhat, sp.MatMul(-1, y_)), evaluate=False)
+
+
+def _through_outputs(s, N, M):
+    """(∂o^(s)/∂h^(s))ᵀ ∇_{o^(s)} L."""
+    do = _named(r"\left(\frac{\partial o%s}{\partial h%s}\right)^{\!\top}" % (_sup(s), _sup(s)),
+                sp.Matrix(M, N, lambda r_, c_: sp.Derivative(oo[r_ + 1, s], hh[c_ + 1, s])).T,
+                (oo.label, h_t.label, t, T))
+    grad_o = _named(r"\nabla_{o%s} L" % _sup(s), sp.Matrix(M, 1, lambda r_, _: sp.Derivative(L, oo[r_ + 1, s])),
+                    (oo.label, L, t, T))
+    return sp.MatMul(do, grad_o, evaluate=False)
+
+
+@functools.cache
+def bptt_induction(N: int = INDUCTION_UNITS[0], M: int = INDUCTION_CLASSES) -> Induction:
+    r""":math:`\nabla_{h^{(t)}} L = g^{(t)}` for every :math:`t \le \tau`, by induction downward from
+    :math:`\tau`: the BPTT recursion computes the gradient, entry by entry with ``N`` units and
+    ``M`` classes."""
+    ind = Induction(f"rnn_bptt_all_t_n{N}", f"BPTT computes the gradient at every step ({N} units)", t, T,
+                    lambda s: (_grad_h(s, N), _g(s, N)), downward=True, label=f"rnn-bptt-recursion-induction-n{N}",
+                    about=f"entry by entry with {N} hidden units and {M} classes")
+    # base: at the last step, h^(τ) reaches L through o^(τ) only (the earlier losses do not see it)
+    start = {gb[c_, T]: sum(V[q_, c_] * (yy[q_, T] - ty[q_, T]) for q_ in range(1, M + 1)) for c_ in range(1, N + 1)}
+    base = ind.base_case(definitions={L: _loss_at(T, M), **_outputs(T, N, M), **start})
+    base.step(_through_outputs(T, N, M), r"chain rule: at the last step $h^{(\tau)}$ reaches $L$ only through $o^{(\tau)}$")
+    base.step(_output_error(T, N, M), r"$\partial L/\partial o_k = \hat y_k - y_k$ (softmax-CE); "
+              r"$\partial o_k/\partial h_i = V_{ki}$", given=[_sum_to_one(T, M)])
+    base.step(_g(T, N), r"where the recursion starts: $g^{(\tau)} = V^\top(\hat y^{(\tau)} - y^{(\tau)})$")
+    # step t + 1 → t: the loss after step t is an unknown function R of h^(t+1)
+    rest = _R(*[hh[c_, t + 1] for c_ in range(1, N + 1)])
+    recursion = {gb[c_, t]: sum(V[q_, c_] * (yy[q_, t] - ty[q_, t]) for q_ in range(1, M + 1))
+                 + sum(W[d_, c_] * (1 - hh[d_, t + 1] ** 2) * gb[d_, t + 1] for d_ in range(1, N + 1))
+                 for c_ in range(1, N + 1)}
+    st = ind.inductive_step(definitions={L: _loss_at(t, M) + rest, **_outputs(t, N, M), **_next_state(N, t),
+                                         **recursion})
+    one_t = _named(r"\left(\frac{\partial h^{(t+1)}}{\partial h^{(t)}}\right)^{\!\top}",
+                   _jac(t + 1, t, N, (), "J").entries.T, (h_t.label, t))
+    st.step(sp.MatAdd(_through_outputs(t, N, M), sp.MatMul(one_t, _grad_h(t + 1, N), evaluate=False), evaluate=False),
+            r"chain rule: $h^{(t)}$ reaches $L$ only through $o^{(t)}$ and $h^{(t+1)}$")
+    st.step(sp.MatAdd(_output_error(t, N, M), sp.MatMul(_W(N, transposed=True), _slopes(t + 1, N), _grad_h(t + 1, N),
+                                                          evaluate=False), evaluate=False),
+            "softmax-CE as in the base case; the one-step Jacobian derived above, transposed",
+            given=[_sum_to_one(t, M)])
+    st.step(sp.MatAdd(_output_error(t, N, M), sp.MatMul(_W(N, transposed=True), _slopes(t + 1, N), _g(t + 1, N),
+                                                          evaluate=False), evaluate=False),
+            "induction hypothesis", given=[ind.hypothesis])
+    st.step(_g(t, N), r"the recursion: $g^{(t)} = V^\top(\hat y^{(t)} - y^{(t)}) + W^\top "
+            r"\operatorname{diag}(1 - (h^{(t+1)})^2)\,g^{(t+1)}$")
+    return ind
+
+
+def inductions() -> list[Induction]:
+    """The claims for every number of steps, at every checked number of units."""
+    return [f(N) for f in (jacobian_induction, bptt_induction) for N in INDUCTION_UNITS]
 
 #: Sizes at which the results are published (element by element, every parameter entry).
 RESULT_SIZES = {"T": 2, "n": 2, "m": 2, "q": 1}

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import copy
+import dataclasses
+
 import autograd
 import autograd.numpy as anp
 import numpy as np
@@ -13,9 +16,36 @@ from derivations.core import Derivation, DerivationError, StepError
 from reference import close, mp_partial
 
 
-@pytest.mark.parametrize("d", topic.derivations(), ids=lambda d: d.name)
+def _planted(ind, part, k, expr):
+    """A copy of ``ind`` whose ``part`` ("base" or "step") has ``expr`` at step ``k``."""
+    bad = copy.deepcopy(ind)
+    chain = bad.base if part == "base" else bad.step
+    chain.steps[k].expr = expr
+    bad._checked = chain._checked = None
+    return bad
+
+
+@pytest.mark.parametrize("d", [d for d in topic.derivations() if isinstance(d, Derivation)], ids=lambda d: d.name)
 def test_every_step_holds(d):
     assert len(d.check()) == len(d.steps) - 1 >= 4
+
+
+@pytest.mark.parametrize("N", topic.INDUCTION_WIDTHS)
+def test_the_delta_rule_is_proved_for_every_layer(N):
+    ind = topic.delta_rule_induction(N)
+    assert ind in topic.derivations()
+    assert all(ch.method == "symbolic" for ch in ind.check()) and ind.proved_for() == "all l ≤ L"
+
+
+def test_the_delta_rule_without_the_transpose_is_refused():
+    """δ^(l) = f'(z^(l)) ∘ (W^(l) δ^(l+1)): the shapes agree for square layers, the numbers do not."""
+    ind = topic.delta_rule_induction(2)
+    l_ = topic.layer
+    W_plain = topic.NamedMatrix(r"W^{(l)}", sp.Matrix(2, 2, lambda r, c: topic.W_l[l_, r + 1, c + 1]))
+    bad = _planted(ind, "step", 2, sp.MatMul(topic._slopes_of(l_, 2), W_plain, topic._grad_z(l_ + 1, 2),
+                                             evaluate=False))
+    with pytest.raises(StepError, match=r"delta_rule_all_layers_n2_step, step 2"):
+        bad.check()
 
 
 def test_chain_checked_at_every_weight():
@@ -99,3 +129,51 @@ def test_bad_shapes_give_clear_errors():
 
 def test_numeric_tables_pass():
     assert all(t.passed for t in topic.numeric_checks())
+
+
+# ---- the seed's eq. (7): one step of gradient descent ---------------------------------------
+
+
+def test_the_derived_loss_gradient_matches_differences_of_the_forward_pass():
+    params, x_, x_c = topic.seeded_421(0)
+    g = topic.loss_gradient_W1(params, x_, x_c)
+    h = 1e-6
+    for r in range(2):
+        for c in range(4):
+            up, down = ([dict(layer) for layer in params] for _ in range(2))
+            up[0]["W"], down[0]["W"] = params[0]["W"].copy(), params[0]["W"].copy()
+            up[0]["W"][r, c] += h
+            down[0]["W"][r, c] -= h
+            fd = (topic._margin(up, x_, x_c) - topic._margin(down, x_, x_c)) / (2 * h)
+            assert abs(fd - g[r, c]) < 1e-8, (r, c, fd, g[r, c])
+
+
+def test_one_descent_step_lowers_the_loss_to_first_order():
+    table = topic.descent_table()
+    assert table.passed and len(table.rows) == 5
+    assert all(r["decrease"] > 0 for r in table.rows)
+
+
+@pytest.mark.parametrize("wrong", ["seed eq. 10", "sign", "half"])
+def test_a_wrong_gradient_fails_the_descent_check(wrong):
+    if wrong == "seed eq. 10":
+        results_ = topic.seed_eq10_results()
+    else:
+        factor = -1 if wrong == "sign" else 0.5
+        results_ = [dataclasses.replace(r, expr=factor * r.expr) for r in topic.results()]
+    assert not topic.descent_table(results_=results_).passed
+
+
+def test_the_taylor_bound_covers_the_curvature_along_every_step():
+    values = topic.descent_values(0)
+    params, x_, x_c = topic.seeded_421(0)
+    g, B = values["grad"], values["B"]
+
+    def phi(t):
+        return topic._margin([{"W": params[0]["W"] - t * g, "b": params[0]["b"]}, params[1]], x_, x_c)
+
+    h = 1e-3
+    for t in np.linspace(0, 1, 11):  # the longest step, α = 1
+        second = (phi(t + h) - 2 * phi(t) + phi(t - h)) / h**2  # gᵀHg along the segment
+        assert abs(second) <= B, (t, second, B)
+    assert B < 100 * max(abs((phi(t + h) - 2 * phi(t) + phi(t - h)) / h**2) for t in (0.0, 0.5, 1.0))  # a bound, not vacuous (27× here)

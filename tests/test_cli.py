@@ -38,7 +38,7 @@ def show(capsys, *args) -> str:
 @pytest.mark.parametrize("topic", registry.TOPICS)
 def test_json_results_check_with_our_own_numbers(topic, capsys):
     doc = json.loads(show(capsys, topic, "--format", "json"))
-    assert set(doc) == {"topic", "title", "steps", "results"}
+    assert set(doc) - {"inductions"} == {"topic", "title", "steps", "results"}
     assert doc["topic"] == topic and doc["steps"] and doc["results"]
     for st in doc["steps"]:
         assert set(st) == {"latex", "why", "expr"}
@@ -59,6 +59,42 @@ def test_json_results_check_with_our_own_numbers(topic, capsys):
             want = mp_partial(of.subs(subs), wrt, point)
             got = float(claimed(*[point[s] for s in free + list(subs)]))
             assert close(got, want), (res["wrt"], got, want)
+
+
+INDUCTION_TOPICS = {"rnn_bptt": 4, "backprop_421": 2, "lstm_gates": 2, "indrnn": 1}
+
+
+@pytest.mark.parametrize("topic", sorted(INDUCTION_TOPICS))
+def test_json_names_the_claims_proved_for_every_size(topic, capsys):
+    """Each induction: for which indices it is proved, its two sides, its base case and its step,
+    every expression parseable by sympify (the matrices entry by entry)."""
+    doc = json.loads(show(capsys, topic, "--format", "json"))
+    proofs = doc["inductions"]
+    assert len(proofs) == INDUCTION_TOPICS[topic]
+    module = registry.load(topic).module
+    names = [d.name for d in module.derivations() if hasattr(d, "proved_for")]
+    assert [pr["name"] for pr in proofs] == names
+    for pr in proofs:
+        assert pr["proved_for"].startswith("all ") and pr["direction"] in ("upward", "downward")
+        index = sp.Symbol(pr["index"], integer=True, positive=True)
+        lhs, rhs = sp.sympify(pr["claim"]["lhs"]), sp.sympify(pr["claim"]["rhs"])
+        assert getattr(lhs, "shape", None) == getattr(rhs, "shape", None)
+        assert lhs.has(index)
+        for part in ("base_case", "inductive_step"):
+            steps = pr[part]["steps"]
+            assert len(steps) >= 2 and steps[0]["why"] == "start"
+            for st in steps:
+                sp.sympify(st["expr"])
+        uses = [st for st in pr["inductive_step"]["steps"] if st["given"]]
+        assert any("the claim at" in g for st in uses for g in st["given"])
+        assert sp.sympify(pr["inductive_step"]["to"]) - sp.sympify(pr["inductive_step"]["from"]) in (1, -1)
+
+
+def test_check_reports_the_induction_proofs(capsys):
+    assert cli.main(["check", "indrnn"]) == 0
+    out = capsys.readouterr().out
+    assert "indrnn_eq4_all_t: proved for all t ≤ T by induction on t" in out
+    assert "1 claim(s) proved for every size by induction: indrnn_eq4_all_t (all t ≤ T)" in out
 
 
 def test_json_is_what_the_command_prints():

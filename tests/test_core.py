@@ -187,3 +187,16 @@ def test_a_wrong_step_is_refuted_before_simplify(monkeypatch):
     assert calls == []
     right = Derivation("right", "right", sp.cos(x) ** 2 - sp.sin(x) ** 2).step(sp.cos(2 * x), "double angle")
     assert right.check()[0].method == "symbolic" and calls  # proved, by simplify
+
+
+def test_a_wrapper_inside_the_engine_does_not_change_whose_symbol_it_is():
+    """mutmut wraps every function of a mutated module in a trampoline defined in that module's
+    file: the symbol still belongs to the module that called ``sym``, not to the engine."""
+    from derivations import core
+    from derivations.render import NOTATION
+
+    ns = {"__name__": "derivations.core", "sym": core.sym}
+    exec(compile("def trampoline(*args, **kwargs):\n    return sym(*args, **kwargs)\n", core.__file__, "exec"), ns)
+    x = ns["trampoline"]("x_wrapped", meaning="a symbol made through a wrapper")
+    assert NOTATION[__name__][x] == ("a symbol made through a wrapper", None)
+    assert x not in NOTATION.get("derivations.core", {})

@@ -30,6 +30,53 @@ def test_every_topic_has_module_page_and_test():
         assert (ROOT / "tests" / f"test_{name}.py").is_file()
 
 
+def test_every_module_of_the_package_has_an_api_page():
+    documented = set()
+    for md in (ROOT / "docs").glob("api*.md"):
+        documented |= set(re.findall(r"^\.\. automodule:: derivations\.(\w+)", md.read_text(), re.M))
+    modules = {p.stem for p in (ROOT / "derivations").glob("*.py")} - {"__init__", "__main__"}
+    assert modules - documented == set(), "modules without an API page"
+    assert documented - modules == set(), "API pages for modules that do not exist"
+
+
+@pytest.mark.parametrize("nproc", [2, 3, 4])
+def test_report_pages_never_hold_a_process_a_topic_page_needs(tmp_path, nproc):
+    """The parallel read, run by Sphinx's own ParallelTasks with the order conf.py gives it: a
+    report page waits for every topic page (as checked.records does), so if the report pages
+    started while a topic page was still queued they would hold every process and wait forever."""
+    from sphinx.util.parallel import ParallelTasks
+
+    conf = _conf()
+    docs = sorted(p.stem for p in (ROOT / "docs").glob("*.md"))
+    cost = {d: conf._read_cost(ROOT / "docs" / f"{d}.md") for d in docs}
+    api = sum(cost[d] for d in docs if conf._is_api(d)) + 1.0
+    docs.sort(key=lambda d: -(api if conf._is_api(d) else cost[d]))  # as _order_read sorts them
+    topics = [d for d in docs if d in conf.TOPIC_PAGES and d not in conf.REPORT_PAGES]
+
+    def read(chunk):
+        import time
+
+        for d in chunk:
+            if d in conf.REPORT_PAGES:
+                deadline = time.monotonic() + 5
+                while not all((tmp_path / t).exists() for t in topics):
+                    if time.monotonic() > deadline:
+                        return f"{d} waited in vain"
+                    time.sleep(0.01)
+            else:
+                time.sleep(0.02)
+                (tmp_path / d).touch()
+        return None
+
+    outcomes = []
+    tasks = ParallelTasks(nproc)
+    for chunk in conf._read_tasks(docs, nproc):
+        tasks.add_task(read, chunk, lambda chunk, result: outcomes.append(result))
+    tasks.join()
+    assert [o for o in outcomes if o] == []
+    assert all(cost[r] < min(cost[t] for t in topics) for r in conf.REPORT_PAGES)
+
+
 @SITE
 def test_build_is_clean_and_has_every_page(built_site):
     for md in (ROOT / "docs").rglob("*.md"):

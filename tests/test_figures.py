@@ -143,3 +143,42 @@ def test_every_figure_is_captioned_named_described_and_checked(page):
         assert "figures.WIDTH" in body, f"{fig['name']}: the figure's width is not the style's"
         assert body.index("figures.check(fig)") < body.rindex("plt.show()"), f"{fig['name']} is not checked"
     assert names and len(names) == len(list(_figure_cells(page)))
+
+
+# ---- networks drawn from a model's sizes ------------------------------------------------------------
+
+
+def test_a_network_has_a_circle_per_unit_and_a_line_per_weight(styled):
+    rng = np.random.default_rng(0)
+    W1, W2 = rng.normal(size=(3, 5)), rng.normal(size=(1, 3))
+    fig, ax = plt.subplots(figsize=(figures.WIDTH, 3))
+    pos = figures.network(ax, [5, 3, 1], [W1, W2], labels={(3, 0): "s"}, layer_names=("in", "hidden", "out"))
+    assert len(pos) == 9 and len(ax.collections) == 9 and len(ax.lines) == W1.size + W2.size
+    widths = sorted(line.get_linewidth() for line in ax.lines)
+    assert widths[0] == pytest.approx(0.8 + 3 * np.min(np.abs(np.r_[W1.ravel(), W2.ravel()])))
+    assert [t.get_text() for t in ax.texts] == ["s", "in", "hidden", "out"]
+
+
+def test_the_default_layout_is_the_4_2_1_figures(styled):
+    """Units one apart, centred on 0, layers at x = 0, 1, 2: the positions the 4-2-1 page draws with."""
+    fig, ax = plt.subplots(figsize=(figures.WIDTH, 3))
+    pos = figures.network(ax, [4, 2, 1], [np.ones((2, 4)), np.ones((1, 2))])
+    assert [pos[(1, q)] for q in range(4)] == [(0.0, 1.5 - q) for q in range(4)]
+    assert [pos[(2, q)] for q in range(2)] == [(1.0, 0.5 - q) for q in range(2)] and pos[(3, 0)] == (2.0, 0.0)
+
+
+def test_a_hot_connection_is_red_with_an_arrow_back_to_its_sender(styled):
+    fig, ax = plt.subplots(figsize=(figures.WIDTH, 3))
+    figures.network(ax, [2, 1], [np.array([[0.5, -0.5]])], hot={(1, 0, 1)})
+    colours = [line.get_color() for line in ax.lines]
+    assert colours == ["0.35", "C3"]
+    (arrow,) = [t for t in ax.texts if t.arrow_patch is not None]
+    assert arrow.xy[0] < arrow.xyann[0]  # it points from the receiving unit (x = 1) back to the sender (x = 0)
+
+
+def test_a_weight_matrix_of_the_wrong_shape_is_refused(styled):
+    fig, ax = plt.subplots()
+    with pytest.raises(ValueError, match=r"weights\[0\] has shape \(2, 3\); layers 1 → 2 \(3 → 4 units\) need \(4, 3\)"):
+        figures.network(ax, [3, 4], [np.zeros((2, 3))])
+    with pytest.raises(ValueError, match="3 layers need 2 weight matrices, got 1"):
+        figures.network(ax, [3, 4, 1], [np.zeros((4, 3))])

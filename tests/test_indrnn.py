@@ -2,19 +2,46 @@
 
 from __future__ import annotations
 
+import copy
+
 import autograd
 import autograd.numpy as anp
 import numpy as np
 import pytest
 
 from derivations import indrnn as topic
-from derivations.core import Derivation, DerivationError
+from derivations.core import Derivation, DerivationError, StepError
 from reference import close, mp_partial
 
 
-@pytest.mark.parametrize("d", topic.derivations(), ids=lambda d: d.name)
+def _planted(ind, part, k, expr):
+    """A copy of ``ind`` whose ``part`` ("base" or "step") has ``expr`` at step ``k``."""
+    bad = copy.deepcopy(ind)
+    chain = bad.base if part == "base" else bad.step
+    chain.steps[k].expr = expr
+    bad._checked = chain._checked = None
+    return bad
+
+
+@pytest.mark.parametrize("d", [d for d in topic.derivations() if isinstance(d, Derivation)], ids=lambda d: d.name)
 def test_every_step_holds(d):
     assert len(d.check()) == len(d.steps) - 1 >= 2
+
+
+def test_eq4_is_proved_for_every_t():
+    ind = topic.eq4_induction()
+    assert ind in topic.derivations()
+    assert all(ch.method == "symbolic" for ch in ind.check()) and ind.proved_for() == "all t ≤ T"
+    # what it proves at t is, at every checked (T, t), the general form the concrete chains match
+    assert ind.sides(topic.t_sym)[1] == topic.GENERAL
+
+
+def test_eq4_with_a_wrong_power_of_u_is_refused():
+    ind = topic.eq4_induction()
+    wrong = ind.step.steps[4].expr * topic.u  # u_n^(T−t+1)
+    bad = _planted(ind, "step", 3, wrong)
+    with pytest.raises(StepError, match=r"indrnn_eq4_all_t_step, step 3"):
+        bad.check()
 
 
 @pytest.mark.parametrize("steps, start", topic.CHECKED)

@@ -167,3 +167,97 @@ def test_seed_eq15_as_printed_is_not_the_softmax():
     right = sp.diff(softmax_1, ys[0])
     assert crosscheck([Result(softmax_1, ys[0], right)], points=2).passed
     assert not crosscheck([Result(softmax_1, ys[0], sp.diff(printed, ys[0]))], points=2).passed
+
+
+# ---- the relation-classification branch -------------------------------------------------------------
+
+
+def test_a_wrong_window_or_a_wrong_position_is_caught():
+    """The pooled window's inputs shifted by one, or the gradient of a position that did not win,
+    fail the checker."""
+    kap, d = topic.kappa, topic.d_rc
+    for slip, wrong in (("window off by one", (1 - topic.v_rc[2] ** 2) * topic.x_rc[kap, d]),
+                        ("the first position", (1 - topic.v_rc[1] ** 2) * topic.x_rc[kap, d])):
+        bad = Derivation("rc_slip", "slip", sp.Derivative(topic.m_rc, topic.F_rc[kap, d]), definitions=topic.RC_DEFS,
+                         instances=[{kap: 1, d: 1}])
+        bad.step(wrong, slip, given=[topic.pooled_condition()])
+        with pytest.raises(StepError, match=slip):
+            bad.check()
+
+
+def test_the_pooling_rule_needs_its_condition():
+    """Without 'position 2 is the unique maximum' the unit steps stay: the last step does not follow."""
+    d = topic.pool_derivation()
+    bad = Derivation("rc_pool_unconditioned", "slip", d.steps[0].expr, definitions=topic.POOL_DEFS)
+    bad.step(d.steps[-1].expr, "as if the maximum were known")
+    with pytest.raises(StepError):
+        bad.check()
+
+
+def _rc_loss_written_here(rc, x, gold):
+    """The classifier's loss from its equations, position by position, in plain Python loops."""
+    F, bF, V, bV = (rc.params[k] for k in ("F", "bF", "V", "bV"))
+    filters, width, feats = F.shape
+    m = []
+    for f in range(filters):
+        feats_t = [np.tanh(sum(F[f, kk, dd] * x[t + kk, dd] for kk in range(width) for dd in range(feats)) + bF[f])
+                   for t in range(x.shape[0] - width + 1)]
+        m.append(max(feats_t))
+    u = V @ np.array(m) + bV
+    return float(np.log(np.sum(np.exp(u))) - u[rc.relations.index(gold)])
+
+
+@pytest.mark.parametrize("filters, width", [(1, 1), (3, 2), (2, 4)])
+def test_rc_gradient_against_differences_away_from_ties(filters, width):
+    rng = np.random.default_rng(10 * filters + width)
+    x = rng.normal(size=(6, 5))
+    rc = topic.RelationClassifier.create(5, filters=filters, width=width, rng=rng)
+    gold = topic.RELATIONS[1]
+    loss, G = rc.grad(x, gold)
+    assert close(loss, _rc_loss_written_here(rc, x, gold), rtol=1e-12)
+    h = 1e-6
+    for key in ("F", "bF", "V", "bV", "x"):
+        arr = x if key == "x" else rc.params[key]
+        for idx in rng.choice(arr.size, size=min(4, arr.size), replace=False):
+            old = arr.flat[idx]
+            arr.flat[idx] = old + h
+            up = _rc_loss_written_here(rc, x, gold)
+            arr.flat[idx] = old - h
+            down = _rc_loss_written_here(rc, x, gold)
+            arr.flat[idx] = old
+            assert close(G[key].flat[idx], (up - down) / (2 * h), rtol=1e-5, atol=1e-8), key
+
+
+def test_at_a_tie_the_first_maximiser_gets_the_whole_gradient():
+    rc, x = topic.tie_point()
+    loss, G = rc.grad(x, topic.RELATIONS[0])
+    width = rc.params["F"].shape[1]
+    assert np.all(G["x"][width:] == 0) and np.any(G["x"][:width] != 0)   # only window 1's words
+    _, _, cache = rc.forward(x)
+    assert np.all(cache["star"] == 0)
+
+
+def test_sympys_step_at_zero_is_one_half_and_not_a_subgradient_at_a_three_way_tie():
+    u = sp.symbols("u1:4", real=True)
+    g = [sp.diff(sp.Max(*u), ui).subs({v: 0 for v in u}) for ui in u]
+    assert g == [sp.Rational(1, 2)] * 3
+    # max(Δ) ≥ gᵀΔ fails at Δ = (1, 1, 1): 1 < 3/2; the first maximiser's e_1 satisfies it
+    ones = np.ones((1, 3))
+    assert topic.subgradient_slack(np.array(g, dtype=float), np.zeros(3), ones) == pytest.approx(-0.5)
+    assert topic.subgradient_slack(np.array([1.0, 0, 0]), np.zeros(3), ones) == 0
+
+
+def test_merge_layer_puts_embedding_beside_encoder_output():
+    model = topic.TaggerModel.create(topic.VOCAB, topic.TAGS, emb=3, hidden=2, rng=np.random.default_rng(4))
+    words = topic.CORPUS[1][0]
+    x = topic.merge(model, words)
+    assert x.shape == (len(words), 3 + 2 * 2)
+    assert np.array_equal(x[:, :3], model.params["emb"][[model.vocab.index(w) for w in words]])
+
+
+@pytest.mark.parametrize("shape, needle", [((5, 4), "need (words, 3)"), ((1, 3), "shorter than the filter width 2")])
+def test_rc_bad_input_one_line_errors(shape, needle):
+    rc = topic.RelationClassifier.create(3, filters=2, width=2)
+    with pytest.raises(ValueError) as err:
+        rc.forward(np.zeros(shape))
+    assert needle in str(err.value) and "\n" not in str(err.value)

@@ -13,11 +13,43 @@ from reference import close, mp_partial
 GATES = ("i", "f", "c", "o")
 
 
-@pytest.mark.parametrize("d", topic.derivations(), ids=lambda d: d.name)
+@pytest.mark.parametrize("d", [d for d in topic.derivations() if isinstance(d, Derivation)], ids=lambda d: d.name)
 def test_every_step_holds(d):
     checks = d.check()
     assert len(checks) == len(d.steps) - 1 >= 1
     assert all(c.method == "symbolic" for c in checks)
+
+
+@pytest.mark.parametrize("N", topic.CAROUSEL_UNITS)
+def test_the_carousel_is_proved_for_every_number_of_steps(N):
+    ind = topic.carousel_induction(N)
+    assert ind in topic.derivations()
+    assert all(ch.method == "symbolic" for ch in ind.check()) and ind.proved_for() == "all t ≥ t_0"
+
+
+def test_the_carousel_factor_is_the_derived_one_step_derivative():
+    """d_{s,k} in the induction is the last step of dc_dcprev_derivation (δ_kk = 1) at step s."""
+    last = topic.dc_dcprev_derivation().result.xreplace({topic.j: topic.k})
+    s = topic.t_step + 1
+    moved = last.xreplace({topic.f_t[topic.k]: topic.f_seq[1, s], topic.c_prev[topic.k]: topic.c_seq[1, s - 1],
+                           topic.z_t[topic.k]: topic.z_seq[1, s], topic.i_t[topic.k]: topic.i_seq[1, s],
+                           topic.W_c["f"][topic.k]: topic.W_c["f"][1], topic.W_c["i"][topic.k]: topic.W_c["i"][1]})
+    assert sp.expand(moved - topic.carousel_entry(1, s)) == 0
+    assert topic._carousel_factor(s, 2).entries[0, 1] == 0
+
+
+def test_the_carousel_as_forget_gates_alone_is_refused():
+    """With peepholes, ∂c_t/∂c_{t−1} is not f_t alone: a one-step factor without its peephole terms fails."""
+    import copy
+
+    ind = topic.carousel_induction(2)
+    s = topic.t_step + 1
+    forget = topic.NamedMatrix(r"\operatorname{diag}(f_{t+1})", sp.Matrix([[topic.f_seq[1, s], 0], [0, topic.f_seq[2, s]]]))
+    bad = copy.deepcopy(ind)
+    bad.step.steps[2].expr = sp.MatMul(forget, topic._cell_jacobian(topic.t_step, topic.t_0, 2), evaluate=False)
+    bad._checked = bad.step._checked = None
+    with pytest.raises(StepError, match=r"lstm_carousel_all_t_n2_step, step 2"):
+        bad.check()
 
 
 def test_dh_dc_without_the_peephole_path_fails():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import itertools
 
 import autograd
@@ -12,14 +14,74 @@ import pytest
 import sympy as sp
 
 from derivations import rnn_bptt as topic
-from derivations.core import StepError
+from derivations.core import Derivation, StepError
 from reference import close
 
 
-@pytest.mark.parametrize("d", topic.derivations(), ids=lambda d: d.name)
+def _planted(ind, part, k, expr):
+    """A copy of ``ind`` whose ``part`` ("base" or "step") has ``expr`` at step ``k``."""
+    bad = copy.deepcopy(ind)
+    chain = bad.base if part == "base" else bad.step
+    chain.steps[k].expr = expr
+    bad._checked = chain._checked = None
+    return bad
+
+
+@pytest.mark.parametrize("d", [d for d in topic.derivations() if isinstance(d, Derivation)], ids=lambda d: d.name)
 def test_every_step_holds(d):
     checks = d.check()
     assert len(checks) == len(d.steps) - 1 >= 1
+
+
+@pytest.mark.parametrize("ind", topic.inductions(), ids=lambda d: d.name)
+def test_every_claim_is_proved_for_every_number_of_steps(ind):
+    assert ind in topic.derivations()
+    assert all(ch.method == "symbolic" for ch in ind.check())
+    assert ind.proved_for() in ("all t ≥ k", "all t ≤ T")
+    assert not ind.step.instances[0]  # the step holds for a symbolic t (and k, τ)
+
+
+def test_the_jacobian_product_in_the_wrong_order_is_refused():
+    """A new step's factor on the right of the product (the order of numbers, not of matrices)."""
+    ind = topic.jacobian_induction(2)
+    P, D, W_ = topic._product(2), topic._slopes(topic.t + 1, 2), topic._W(2)
+    bad = _planted(ind, "step", 3, sp.MatMul(P(topic.k + 1, topic.t), D, W_, evaluate=False))
+    with pytest.raises(StepError, match=r"rnn_jacobian_all_t_n2_step, step 3 \('induction hypothesis'\)"):
+        bad.check()
+
+
+def test_a_wrong_base_case_is_refused():
+    ind = topic.jacobian_induction(2)
+    bad = _planted(ind, "base", 1, topic._named("2I", 2 * sp.eye(2), ()))
+    with pytest.raises(StepError, match=r"rnn_jacobian_all_t_n2_base, step 1"):
+        bad.check()
+
+
+def test_the_claim_with_w_and_diag_swapped_cannot_borrow_the_claim_at_t_plus_1():
+    """Π (W diag(1 − h²)) is the identity at t = k, like the true product, and false after. Citing
+    the claim at t + 1 to 'prove' it is refused: the hypothesis is the claim at t."""
+    N, t, k = 2, topic.t, topic.k
+    swapped = topic.MatrixProduct("Pi_swapped", lambda s: sp.MatMul(topic._W(N), topic._slopes(s, N), evaluate=False),
+                                  r"W \operatorname{diag}(1 - (h^{(s)})^2)", size=N, bound="s")
+    ind = topic.Induction("swapped", "swapped", t, k, lambda s: (topic._state_jacobian(s, N), swapped(k + 1, s)))
+    ind.base_case().step(swapped(k + 1, k), "the empty product")
+    good = topic.jacobian_induction(N).step
+    st = ind.inductive_step(definitions={**{key: v for key, v in good.definitions.items()
+                                            if not str(key).startswith("Pi_rnn")}, **swapped.last_factor(k + 1, t + 1)})
+    st.step(swapped(k + 1, t + 1), "the claim at t + 1", given=[ind.hypothesis])
+    ind.base.check()
+    with pytest.raises(StepError, match=r"swapped_step, step 1"):
+        ind.check()
+
+
+def test_the_recursion_with_w_untransposed_is_refused():
+    ind = topic.bptt_induction(2)
+    wrong = sp.MatAdd(topic._output_error(topic.t, 2, 2),
+                      sp.MatMul(topic._W(2), topic._slopes(topic.t + 1, 2), topic._g(topic.t + 1, 2), evaluate=False),
+                      evaluate=False)
+    bad = _planted(ind, "step", 3, wrong)
+    with pytest.raises(StepError, match=r"rnn_bptt_all_t_n2_step, step 3"):
+        bad.check()
 
 
 def test_every_parameter_entry_against_mp_differences():

@@ -1,0 +1,204 @@
+"""Proofs by induction: a claim for every n holds only when its base case and its inductive step do,
+the induction hypothesis is usable at its own index only, matrix products keep their order; and the
+checker's definitions have no size limit (chains of any finite length, a true cycle named)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import sympy as sp
+
+from derivations import indrnn
+from derivations.core import (Derivation, DerivationError, Induction, InductionError, MatrixProduct,
+                              NamedMatrix, StepError, evaluate, expand_definitions, peel, sym)
+
+n = sym("n_ind", "n", integer=True, positive=True)
+i = sym("i_ind", "i", integer=True, positive=True)
+a = sp.IndexedBase(sym("a_ind", "a", real=True))
+c = sym("c_ind", "c", real=True)
+
+
+def S(m):
+    """Σ_{i=1}^{m} (a_{i+1} − a_i), a sum SymPy cannot evaluate in closed form."""
+    return sp.Sum(a[i + 1] - a[i], (i, 1, m))
+
+
+def telescope(rhs=lambda m: a[m + 1] - a[1], *, base_end=None, step_ends=None, cite=True):
+    """The claim S(m) = rhs(m) for m ≥ 1, with the usual proof (its ends replaceable)."""
+    ind = Induction("telescope", "A telescoping sum", n, 1, lambda m: (S(m), rhs(m)))
+    ind.base_case().step(base_end if base_end is not None else rhs(1), "one term")
+    st = ind.inductive_step(definitions=peel(S(n + 1)))
+    st.step(S(n) + a[n + 2] - a[n + 1], "the sum's last term")
+    for k, e in enumerate(step_ends or [rhs(n) + a[n + 2] - a[n + 1], rhs(n + 1)]):
+        st.step(e, "induction hypothesis" if k == 0 else "algebra", given=[ind.hypothesis] if cite and k == 0 else ())
+    return ind
+
+
+def test_a_right_induction_is_proved_for_all_n():
+    ind = telescope()
+    checks = ind.check()
+    assert len(checks) == 1 + 3 and all(ch.method == "symbolic" for ch in checks)
+    assert ind.proved_for() == "all n_ind ≥ 1"
+    assert "proved for all n_ind ≥ 1 by induction on n_ind" in ind.summary()
+    tex = ind.latex()
+    assert r"\text{proved for all }n \ge 1\text{ by induction on }n" in tex
+    assert "base case" in tex and "inductive step" in tex and r"\text{; using }\text{the claim at }n" in tex
+    assert "(induction hypothesis; using the claim at n_ind)" in ind.text()
+
+
+def test_a_wrong_base_case_is_refused():
+    """S(m) = a_{m+1} − a_1 + c: the step holds (c is carried along), the base case does not."""
+    ind = telescope(lambda m: a[m + 1] - a[1] + c)
+    ind.step.check()  # the inductive step alone is fine
+    with pytest.raises(StepError, match=r"telescope_base, step 1 \('one term'\)"):
+        ind.check()
+
+
+def test_a_wrong_step_is_refused():
+    """A sign slip in the middle of the inductive step (its chain still ends at the claim)."""
+    ind = telescope(step_ends=[a[n + 1] + a[1] + a[n + 2] - a[n + 1], a[n + 2] - a[1]])
+    with pytest.raises(StepError, match=r"telescope_step, step 2 \('induction hypothesis'\)"):
+        ind.check()
+
+
+def test_a_step_using_the_hypothesis_at_n_plus_1_is_refused():
+    """A false claim whose base case holds, 'proved' by citing the claim at n + 1 (circular): the
+    hypothesis is the claim at n only, so the checker does not have what the step needs."""
+    false = lambda m: a[m + 1] - a[1] + (m - 1) * c  # noqa: E731  (true at m = 1 only)
+    ind = Induction("circular", "A circular step", n, 1, lambda m: (S(m), false(m)))
+    ind.base_case().step(a[2] - a[1], "one term")
+    st = ind.inductive_step(definitions=peel(S(n + 1)))
+    st.step(false(n + 1), "induction hypothesis (at n + 1)", given=[ind.hypothesis])
+    with pytest.raises(StepError, match=r"circular_step, step 1"):
+        ind.check()
+    # the hypothesis is the claim at n, and replaces nothing at n + 1
+    lhs_n, lhs_n1 = ind.hypothesis.subs[0].lhs, S(n + 1)
+    assert lhs_n == S(n)
+    assert ind.hypothesis.apply(lhs_n1, {}, {}) == lhs_n1
+    assert ind.hypothesis.apply(lhs_n, {}, {}) == false(n)
+
+
+def test_the_hypothesis_is_usable_only_in_its_own_step():
+    ind = telescope()
+    other = Derivation("elsewhere", "elsewhere", S(n)).step(a[n + 1] - a[1], "the claim", given=[ind.hypothesis])
+    with pytest.raises(DerivationError, match="only that induction's step may use"):
+        other.check()
+    # …and its base case may not use it either
+    bad = telescope()
+    bad.base.steps[1].given = (bad.hypothesis,)
+    with pytest.raises(InductionError, match="base case may not use"):
+        bad.check()
+
+
+def test_a_step_that_never_cites_the_hypothesis_is_not_an_induction():
+    ind = telescope(cite=False)
+    with pytest.raises(InductionError, match="never uses the induction hypothesis"):
+        ind.check()
+
+
+def test_a_step_checked_at_a_fixed_index_is_not_an_induction():
+    ind = telescope()
+    ind.step.instances = [{n: 3}]
+    with pytest.raises(InductionError, match="fixes n_ind"):
+        ind.check()
+
+
+def test_a_chain_must_end_at_the_claim():
+    ind = telescope()
+    ind.step.steps = ind.step.steps[:2]  # stops at S(n) + a_{n+2} − a_{n+1}
+    ind.step.steps[1].given = (ind.hypothesis,)
+    with pytest.raises(InductionError, match="inductive step ends at"):
+        ind.check()
+
+
+def test_a_hypothesis_that_does_not_depend_on_the_index_is_refused():
+    x = sym("x_ind", real=True)
+    ind = Induction("constant", "A claim that does not move", n, 1, lambda m: (x, x))
+    ind.base_case().step(x, "as is")
+    ind.inductive_step().step(x, "hypothesis", given=[ind.hypothesis])
+    with pytest.raises(InductionError, match="does not depend on n_ind"):
+        ind.check()
+
+
+# ---- matrices: the order of a product is kept ------------------------------------------------
+
+t = sym("t_ind", "t", integer=True, positive=True)
+M = sp.IndexedBase(sym("M_ind", "M", real=True))
+J = sp.Function("J_ind")
+
+
+def _M(s, N):
+    return NamedMatrix(f"M_{{{sp.latex(s)}}}", sp.Matrix(N, N, lambda r, q: M[s, r + 1, q + 1]))
+
+
+def _X(s, N):
+    """X(s) := M_s X(s − 1): the recursion, with X(t) an unknown matrix of t."""
+    return NamedMatrix(f"X_{{{sp.latex(s)}}}", sp.Matrix(N, N, lambda r, q: J(s, r + 1, q + 1)))
+
+
+def product_induction(N, order="left"):
+    """X(t) = Π_{i=1}^{t} M_i (latest factor on the left) from X(0) = I and X(t+1) = M_{t+1} X(t)."""
+    P = MatrixProduct(f"P_ind{N}", lambda s: _M(s, N), "M_i", size=N)
+    ind = Induction(f"prod{N}", "An ordered product", t, 0, lambda s: (_X(s, N), P(1, s)))
+    ind.base_case(definitions={J(0, r + 1, q + 1): int(r == q) for r in range(N) for q in range(N)}) \
+        .step(NamedMatrix("I", sp.eye(N)), "X(0) = I").step(P(1, 0), "the empty product")
+    rec = {J(t + 1, r + 1, q + 1): (_M(t + 1, N).entries * _X(t, N).entries)[r, q] for r in range(N) for q in range(N)}
+    st = ind.inductive_step(definitions={**rec, **P.last_factor(1, t + 1)})
+    st.step(sp.MatMul(_M(t + 1, N), _X(t, N), evaluate=False), "the recursion")
+    st.step(sp.MatMul(_M(t + 1, N), P(1, t), evaluate=False), "induction hypothesis", given=[ind.hypothesis])
+    last = sp.MatMul(_M(t + 1, N), P(1, t), evaluate=False) if order == "left" else \
+        sp.MatMul(P(1, t), _M(t + 1, N), evaluate=False)
+    st.step(last, "as written")
+    st.step(P(1, t + 1), "the product's last factor, on the left")
+    return ind
+
+
+@pytest.mark.parametrize("N", [2, 3])
+def test_an_ordered_matrix_product_is_proved_entry_by_entry(N):
+    ind = product_induction(N)
+    assert all(ch.method == "symbolic" for ch in ind.check())
+    assert r"\prod_{i=1}^{t + 1} M_i" in ind.step.latex()
+
+
+def test_a_matrix_product_in_the_wrong_order_is_refused():
+    """M_{t+1} Π = Π M_{t+1} holds for numbers, not for matrices: refused at 2 units."""
+    with pytest.raises(StepError, match=r"prod2_step, step 3 \('as written'\)"):
+        product_induction(2, order="right").check()
+
+
+# ---- Task B: definition chains of any finite length ---------------------------------------------
+
+def test_a_chain_of_a_thousand_definitions_expands():
+    xs = [sym(f"x{s}_chain", real=True) for s in range(1001)]
+    defs = {xs[s]: xs[s - 1] + 1 for s in range(1, 1001)}
+    assert expand_definitions(xs[1000], defs) == xs[0] + 1000
+
+
+def test_a_definition_that_refers_to_itself_is_named():
+    p, q, r = (sym(f"{v}_cyc", real=True) for v in "pqr")
+    with pytest.raises(DerivationError, match=r"definitions do not terminate \(a definition refers to itself\)"):
+        expand_definitions(p, {p: p + 1})
+    with pytest.raises(DerivationError, match="refers to itself.*p_cyc"):
+        expand_definitions(r, {p: q + 1, q: 2 * p, r: p})
+    d = Derivation("cycle", "a cycle", sp.Derivative(p, r), definitions={p: q + r, q: p ** 2})
+    d.step(sp.Integer(1), "?")
+    with pytest.raises(DerivationError, match="refers to itself"):
+        d.check()
+
+
+def test_the_indrnn_chain_checks_at_T_100():
+    """The concrete chain (issue 17): it failed from T = 26 on a fixed round limit."""
+    t0 = time.perf_counter()
+    d = indrnn.chain_derivation(100, 1)
+    assert [ch.method for ch in d.check()] == ["symbolic"] * 3
+    assert time.perf_counter() - t0 < 60  # about 3 s on this machine
+
+
+def test_evaluate_differentiates_through_a_long_chain_without_nesting():
+    """∂x_n/∂x_0 with x_s := sin(x_{s−1}) at n = 300 (SymPy's own diff of the nested expression
+    would exceed Python's recursion limit): the product of the cosines, by the chain rule."""
+    xs = [sym(f"y{s}_chain", real=True) for s in range(301)]
+    defs = {xs[s]: sp.sin(xs[s - 1]) for s in range(1, 301)}
+    got = evaluate(sp.Derivative(xs[300], xs[0]), defs)
+    assert isinstance(got, sp.Mul) and len([f for f in got.args if isinstance(f, sp.cos)]) == 300
