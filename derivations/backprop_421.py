@@ -59,7 +59,7 @@ from .core import (Derivation, DerivationError, Induction, NamedMatrix, Result, 
 from .core import shown_product as _mul
 from .oracles import CheckTable, crosscheck
 from .render import SEPARATED
-from .sigmoid_neuron import sigmoid
+from .sigmoid_neuron import sigmoid, sigmoid_slope
 from .window_scorer import with_sigmoid
 
 TITLE = "The 4-2-1 network: the seed's chain rule, the error-sharing walk, the vectorized δ-rule"
@@ -361,8 +361,8 @@ def mlp_backward(params, x, v=None) -> dict:
     L = len(params) + 1
     deltas = {L: v}
     for k_ in range(L - 1, 1, -1):  # layers L-1 … 2; W^(k) is params[k-1]
-        a_ = fwd["a"][k_ - 1]
-        deltas[k_] = a_ * (1 - a_) * (params[k_ - 1]["W"].T @ deltas[k_ + 1])
+        slope = sigmoid_slope(fwd["z"][k_ - 1])  # f'(z^(k)) = σ(1 − σ), without its cancellation
+        deltas[k_] = slope * (params[k_ - 1]["W"].T @ deltas[k_ + 1])
     dW = [np.outer(deltas[k_ + 1], fwd["a"][k_ - 1]) for k_ in range(1, L)]
     db = [deltas[k_ + 1] for k_ in range(1, L)]
     return {"s": float(v @ fwd["z"][-1]), "delta": deltas, "dW": dW, "db": db, **fwd}

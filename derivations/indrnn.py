@@ -52,6 +52,7 @@ from .core import Derivation, Induction, Result, notation, peel, sym
 from .render import SEPARATED
 from .core import shown_product as _mul
 from .oracles import CheckTable, crosscheck
+from .sigmoid_neuron import tanh_slope
 
 TITLE = "IndRNN: per-neuron gradients and the range of u that neither vanishes nor explodes"
 
@@ -251,7 +252,7 @@ def relu_range(gamma: float, T: int, t: int = 0) -> tuple[float, float]:
 # ---- numerics ----------------------------------------------------------------------------------
 
 ACTIVATIONS = {"relu": (lambda z: np.maximum(z, 0.0), lambda z: (z > 0).astype(float)),
-               "tanh": (np.tanh, lambda z: 1 - np.tanh(z) ** 2)}
+               "tanh": (np.tanh, tanh_slope)}  # 1 − tanh², to the ulp where tanh rounds to ±1
 
 
 def _act(activation):

@@ -79,6 +79,7 @@ from .core import Condition, Derivation, Result, evaluate, indexed, notation, sy
 from .core import shown_product as _mul
 from .lstm_gates import sigma
 from .oracles import CheckTable, crosscheck, whole_gradient_table
+from .sigmoid_neuron import sigmoid_slope, tanh_slope
 
 TITLE = ("Joint entity–relation extraction: the tagger's α-weighted output gradient and its route back; "
          "the relation classifier's max-pooled CNN")
@@ -553,7 +554,8 @@ class TaggerModel:
                 pre[gg] = pre[gg] + P[f"Wt{gg}"] @ T               # the previous tag vector
             ig, fg, zg = _sig(pre["i"]), _sig(pre["f"]), np.tanh(pre["c"])
             c_new = fg * c + ig * zg
-            og = _sig(pre["o"] + P["wco"][:, None] * c_new)        # peephole on c_t only
+            pre["o"] = pre["o"] + P["wco"][:, None] * c_new         # peephole on c_t only
+            og = _sig(pre["o"])
             tc = np.tanh(c_new)
             s_new = og * tc
             T_new = P["Wts"] @ s_new + P["bT"][:, None]
@@ -561,7 +563,10 @@ class TaggerModel:
             pv = _softmax(yv)
             g, w = gold[t], weight[t]
             J -= float(np.sum(w * np.log(pv[g, cols])))
-            steps.append(dict(h=h, s=s, c=c, T=T, i=ig, f=fg, z=zg, o=og, c_new=c_new, tc=tc,
+            # the slopes from the pre-activations: σ(1 − σ) and 1 − tanh² lose every digit where a gate saturates
+            slope = {"i": sigmoid_slope(pre["i"]), "f": sigmoid_slope(pre["f"]), "z": tanh_slope(pre["c"]),
+                     "o": sigmoid_slope(pre["o"]), "tc": tanh_slope(c_new)}
+            steps.append(dict(h=h, s=s, c=c, T=T, i=ig, f=fg, z=zg, o=og, c_new=c_new, tc=tc, pre=pre, slope=slope,
                               s_new=s_new, T_new=T_new, p=pv, w=w, g=g))
             s, c, T = s_new, c_new, T_new
         return J, dict(wid=wid, real=real, rev=rev, cf=cf, cb=cb, steps=steps)
@@ -592,13 +597,14 @@ class TaggerModel:
             G["Wts"] += dT @ st["s_new"].T
             G["bT"] += dT.sum(axis=1)
             ds = P["Wts"].T @ dT + ds_next                         # T_t's error routed to s_t
-            o, tc, ig, fg, zg = st["o"], st["tc"], st["i"], st["f"], st["z"]
-            d_o = ds * tc * o * (1 - o)
-            dc = dc_next + ds * o * (1 - tc * tc) + d_o * P["wco"][:, None]
-            d_pre = {"i": dc * zg * ig * (1 - ig), "f": dc * st["c"] * fg * (1 - fg),
-                     "c": dc * ig * (1 - zg * zg), "o": d_o}
+            o, tc, ig, zg = st["o"], st["tc"], st["i"], st["z"]
+            slope = st["slope"]
+            d_o = ds * tc * slope["o"]
+            dc = dc_next + ds * o * slope["tc"] + d_o * P["wco"][:, None]
+            d_pre = {"i": dc * zg * slope["i"], "f": dc * st["c"] * slope["f"],
+                     "c": dc * ig * slope["z"], "o": d_o}
             G["wco"] += (d_o * st["c_new"]).sum(axis=1)
-            dc_next = dc * fg
+            dc_next = dc * st["f"]
             ds_next = sum(P[f"Wh{g}"].T @ d_pre[g] for g in DG)
             dH[t] = sum(P[f"Ww{g}"].T @ d_pre[g] for g in DG)      # to the encoder output h_t
             dT_next = sum(P[f"Wt{g}"].T @ d_pre[g] for g in ("i", "f", "c"))

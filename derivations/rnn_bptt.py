@@ -63,6 +63,7 @@ from .core import (Condition, Derivation, DerivationError, Induction, MatrixProd
 from .core import shown_product as _mul
 from .oracles import CheckTable, crosscheck
 from .render import SEPARATED, latex_names_of
+from .sigmoid_neuron import tanh_slope
 
 TITLE = "A simple RNN: BPTT as Jacobian products, vanishing and exploding gradients"
 
@@ -606,15 +607,21 @@ def _check(p: dict, xs, ys=None):
 
 def forward(p: dict, xs):
     """h(0..τ) as a (τ+1, n) array and ŷ(1..τ) as (τ, m): a = b + W h + U x, h = tanh a, ŷ = softmax(c + V h)."""
+    hs, yhats, _ = _forward(p, xs)
+    return hs, yhats
+
+
+def _forward(p: dict, xs):
+    """:func:`forward`, and the pre-activations a(1..τ) as (τ, n) (the backward pass's tanh′ needs them)."""
     xs, _ = _check(p, xs)
-    hs, yhats = [np.asarray(p["h0"], dtype=float)], []
+    hs, yhats, pre = [np.asarray(p["h0"], dtype=float)], [], []
     for x in xs:
-        a_t_ = p["b"] + p["W"] @ hs[-1] + p["U"] @ x
-        hs.append(np.tanh(a_t_))
+        pre.append(p["b"] + p["W"] @ hs[-1] + p["U"] @ x)
+        hs.append(np.tanh(pre[-1]))
         o = p["c"] + p["V"] @ hs[-1]
         e = np.exp(o - o.max())
         yhats.append(e / e.sum())
-    return np.array(hs), np.array(yhats)
+    return np.array(hs), np.array(yhats), np.array(pre)
 
 
 def loss(p: dict, xs, ys) -> float:
@@ -632,13 +639,13 @@ def loss(p: dict, xs, ys) -> float:
 def backward(p: dict, xs, ys) -> dict:
     """Every parameter gradient by BPTT (:func:`recursion_matrix_derivation` and :data:`PARAMETER_GRADIENTS`)."""
     xs, ys = _check(p, xs, ys)
-    hs, yhats = forward(p, xs)
+    hs, yhats, pre = _forward(p, xs)
     grads = {name: np.zeros_like(np.asarray(p[name], dtype=float)) for name in ("W", "U", "V", "b", "c")}
     dL_dh = np.zeros(hs.shape[1])  # W^T diag(1 - h(t+1)^2) ∇_{h(t+1)} L, zero after the last step
     for s in range(len(xs), 0, -1):
         dL_do = yhats[s - 1] - ys[s - 1]            # ∇_{o(t)} L = ŷ − y
         dL_dh = p["V"].T @ dL_do + dL_dh            # ∇_{h(t)} L
-        dL_da = (1 - hs[s] ** 2) * dL_dh            # diag(1 − h(t)²) ∇_{h(t)} L
+        dL_da = tanh_slope(pre[s - 1]) * dL_dh      # diag(1 − h(t)²) ∇_{h(t)} L, 1 − h² to the ulp
         grads["W"] += np.outer(dL_da, hs[s - 1])
         grads["U"] += np.outer(dL_da, xs[s - 1])
         grads["b"] += dL_da

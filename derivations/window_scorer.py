@@ -26,7 +26,8 @@ Equations derived and checked here (on the branch :math:`\mathcal{J} > 0`, where
    \frac{\partial \mathcal{J}}{\partial x_j} = -\sum_k \delta_k W_{kj},\qquad
    \frac{\partial \mathcal{J}}{\partial x_{c,j}} = \sum_k \delta_{c,k} W_{kj}.
 
-Where :math:`J < 0` every gradient is 0; at :math:`J = 0` (the kink) the gradient is undefined.
+Where :math:`\Delta + s_c - s < 0` (the margin is met, so :math:`\mathcal{J} = 0`) every gradient is 0; at
+:math:`\Delta + s_c - s = 0` (the kink) the gradient is undefined. :math:`\mathcal{J}` itself is never negative.
 
 Examples
 --------
@@ -52,7 +53,7 @@ from sympy.core.function import AppliedUndef
 from .core import Condition, Derivation, Result, evaluate, indexed, notation, sym
 from .core import shown_product as _mul
 from .oracles import CheckTable, crosscheck
-from .sigmoid_neuron import logistic, sigmoid
+from .sigmoid_neuron import logistic, sigmoid, sigmoid_slope
 
 TITLE = "The window scorer s = Uᵀf(Wx + b) and its max-margin gradients"
 
@@ -132,7 +133,7 @@ def _instances():
 def margin_derivation(active: bool = True) -> Derivation:
     """∂𝒥/∂s and ∂𝒥/∂s_c of J = max(Δ + s_c − s, 0), on one side of the kink."""
     cond, vals, word = (ACTIVE, (-1, 1), "active") if active else (FLAT, (0, 0), "flat")
-    d = Derivation(f"margin_{word}", f"The max-margin objective where J {'>' if active else '<'} 0",
+    d = Derivation(f"margin_{word}", f"The max-margin objective where Δ + s_c − s {'>' if active else '<'} 0",
                    sp.ImmutableMatrix([sp.Derivative(J, s), sp.Derivative(J, s_c)]),
                    definitions={J: sp.Max(MARGIN, 0)}, label=f"window-scorer-margin-{word}")
     d.step(sp.ImmutableMatrix([-sp.Heaviside(MARGIN), sp.Heaviside(MARGIN)]),
@@ -326,8 +327,8 @@ def backward(params, x_, x_c, delta: float = 1.0) -> dict:
                          "and has no gradient there")
     dJ_ds, dJ_dsc = (-1.0, 1.0) if u > 0 else (0.0, 0.0)  # eq. (window-scorer-margin-active/flat)
     U_ = np.asarray(params["U"], dtype=float)
-    delta_ = dJ_ds * U_ * fwd["a"] * (1 - fwd["a"])  # ∂𝒥/∂z = ∂𝒥/∂s · U ∘ f'(z)
-    delta_c = dJ_dsc * U_ * fwd_c["a"] * (1 - fwd_c["a"])
+    delta_ = dJ_ds * U_ * sigmoid_slope(fwd["z"])  # ∂𝒥/∂z = ∂𝒥/∂s · U ∘ f'(z), f' = σ(1 − σ) to the ulp
+    delta_c = dJ_dsc * U_ * sigmoid_slope(fwd_c["z"])
     return {"J": max(u, 0.0), "s": fwd["s"], "s_c": fwd_c["s"],
             "dW": np.outer(delta_, fwd["x"]) + np.outer(delta_c, fwd_c["x"]),
             "db": delta_ + delta_c, "dU": dJ_ds * fwd["a"] + dJ_dsc * fwd_c["a"],

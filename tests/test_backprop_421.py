@@ -177,3 +177,18 @@ def test_the_taylor_bound_covers_the_curvature_along_every_step():
         second = (phi(t + h) - 2 * phi(t) + phi(t - h)) / h**2  # gᵀHg along the segment
         assert abs(second) <= B, (t, second, B)
     assert B < 100 * max(abs((phi(t + h) - 2 * phi(t) + phi(t - h)) / h**2) for t in (0.0, 0.5, 1.0))  # a bound, not vacuous (27× here)
+
+
+@pytest.mark.parametrize("big", [40.0, 300.0, 700.0])
+def test_the_delta_rule_keeps_its_relative_precision_where_hidden_units_saturate(big):
+    import mpmath as mp
+
+    params = topic.mlp_init([2, 3, 1], seed=0)
+    params[0]["W"] = np.array([[big, 0.0], [-big, 0.0], [0.5, 0.0]])
+    params[0]["b"] = np.zeros(3)
+    g = topic.mlp_backward(params, np.array([1.0, 1.0]))
+    with mp.workdps(60):
+        for r, z in enumerate((big, -big, 0.5)):
+            e = mp.exp(-abs(mp.mpf(z)))
+            ref = float(e / (1 + e) ** 2 * mp.mpf(params[1]["W"][0, r]))  # δ(2) = σ'(z(2)) ∘ W(2)ᵀ δ(3)
+            assert abs(g["delta"][2][r] - ref) <= 1e-15 * abs(ref), (r, g["delta"][2][r], ref)

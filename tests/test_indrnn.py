@@ -120,3 +120,13 @@ def test_bad_shapes():
 
 def test_numeric_tables_pass():
     assert all(t.passed for t in topic.numeric_checks())
+
+
+@pytest.mark.parametrize("z", [0.3, -5.0, 20.0, -40.0, 350.0])
+def test_the_tanh_slope_keeps_its_relative_precision_where_tanh_saturates(z):
+    import mpmath as mp
+
+    with mp.workdps(60):
+        ref = float(1 / mp.cosh(mp.mpf(z)) ** 2)
+    got = float(topic.ACTIVATIONS["tanh"][1](np.array([z]))[0])
+    assert abs(got - ref) <= 6e-16 * ref, (z, got, ref)

@@ -261,3 +261,26 @@ def test_rc_bad_input_one_line_errors(shape, needle):
     with pytest.raises(ValueError) as err:
         rc.forward(np.zeros(shape))
     assert needle in str(err.value) and "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("bias", [40.0, 300.0])
+def test_the_decoders_gate_slopes_keep_their_relative_precision_where_gates_saturate(bias):
+    """With decoder biases ±bias every gate saturates; the slopes the backward pass uses must still
+    be σ′ and tanh′ of the pre-activations to a few ulps (σ(1 − σ) and 1 − tanh² would be 0)."""
+    import mpmath as mp
+
+    rng = np.random.default_rng(0)
+    model = topic.TaggerModel.create(topic.VOCAB, topic.TAGS, emb=3, hidden=3, dec=4, rng=rng)
+    for gate, sign in (("i", 1), ("f", -1), ("c", 1), ("o", -1)):
+        model.params[f"b{gate}"] = np.full_like(model.params[f"b{gate}"], sign * bias)
+    words, tags = topic.CORPUS[0]
+    _, cache = model.forward(words, tags)
+    with mp.workdps(60):
+        sig = lambda a: (lambda e: e / (1 + e) ** 2)(mp.exp(-abs(mp.mpf(a))))
+        tanh = lambda a: 1 / mp.cosh(mp.mpf(a)) ** 2
+        for st in cache["steps"]:
+            for name, pre, slope in (("i", st["pre"]["i"], sig), ("f", st["pre"]["f"], sig),
+                                     ("z", st["pre"]["c"], tanh), ("o", st["pre"]["o"], sig), ("tc", st["c_new"], tanh)):
+                for a, got in zip(np.ravel(pre), np.ravel(st["slope"][name])):
+                    ref = float(slope(a))
+                    assert abs(got - ref) <= 6e-16 * ref + 1e-300, (name, a, got, ref)

@@ -250,3 +250,23 @@ def test_the_displayed_norm_bound_is_the_one_evaluated_and_checked():
     for activation, gam in (("tanh", 1.0), ("sigmoid", 0.25)):
         np.testing.assert_allclose(topic.norm_bound(W, 6, activation), (gam * lam) ** np.arange(7), rtol=1e-13)
     assert topic.bound_table().passed
+
+
+@pytest.mark.parametrize("big", [20.0, 40.0, 350.0])
+def test_backward_keeps_its_relative_precision_where_tanh_saturates(big):
+    """One step with pre-activations ±big: ∂L/∂b = tanh'(a) ∘ Vᵀ(ŷ − y), each entry to a few ulps
+    of mpmath's, where 1 − h² would give 0."""
+    import mpmath as mp
+
+    rng = np.random.default_rng(0)
+    p = topic.init_params(3, 2, 3, rng)
+    p["W"], p["h0"] = np.zeros((3, 3)), np.zeros(3)
+    p["U"], p["b"] = np.array([[big, 0.0], [-big, 0.0], [0.5, 0.0]]), np.zeros(3)
+    xs, ys = np.array([[1.0, 0.0]]), np.eye(3)[[1]]
+    got = topic.backward(p, xs, ys)["b"]
+    hs, yhats = topic.forward(p, xs)
+    carried = p["V"].T @ (yhats[0] - ys[0])
+    with mp.workdps(60):
+        for r, a in enumerate((big, -big, 0.5)):
+            ref = float(carried[r] / mp.cosh(mp.mpf(a)) ** 2)
+            assert abs(got[r] - ref) <= 4e-16 * abs(ref) + 1e-300, (r, got[r], ref)

@@ -68,3 +68,30 @@ def test_bad_shapes_give_clear_errors():
 
 def test_numeric_tables_pass():
     assert all(t.passed for t in topic.numeric_checks())
+
+
+SATURATED = [-700.0, -300.0, -40.0, -5.0, 0.0, 0.5, 5.0, 37.0, 40.0, 300.0, 700.0]
+
+
+def _mp_sigmoid_slope(t):
+    import mpmath as mp
+
+    with mp.workdps(60):
+        e = mp.exp(-abs(mp.mpf(t)))
+        return e / (1 + e) ** 2
+
+
+@pytest.mark.parametrize("z", SATURATED)
+def test_the_gradients_keep_their_relative_precision_where_the_neuron_saturates(z):
+    out = topic.neuron_backward(np.array([1.0]), np.array([z]), 0.0)  # z = w·x + b
+    ref = _mp_sigmoid_slope(z)
+    assert abs(float(out["db"]) - float(ref)) <= 4e-16 * float(ref), (z, out["db"], ref)
+
+
+@pytest.mark.parametrize("t", SATURATED[1:-1] + [350.0, -350.0])
+def test_tanh_slope_is_accurate_to_a_few_ulps_relative(t):
+    import mpmath as mp
+
+    with mp.workdps(60):
+        ref = 1 / mp.cosh(mp.mpf(t)) ** 2
+    assert abs(float(topic.tanh_slope(t)) - float(ref)) <= 6e-16 * float(ref), (t, ref)

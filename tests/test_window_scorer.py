@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import sympy as sp
 
 from derivations import window_scorer as topic
 from derivations.oracles import crosscheck
+from conftest import ROOT
 from reference import close, mp_partial
 
 
@@ -101,3 +104,40 @@ def test_flat_branch_and_kink():
 
 def test_numeric_tables_pass():
     assert all(t.passed for t in topic.numeric_checks())
+
+
+def test_no_sentence_puts_the_max_margin_loss_below_zero():
+    """𝒥 = max(Δ + s_c − s, 0) is never negative: its flat side and its kink are conditions on
+    u = Δ + s_c − s, and a sentence, title or reason saying "𝒥 < 0" (or the kink "at 𝒥 = 0") is wrong."""
+    rng = np.random.default_rng(0)
+    s_, sc_ = rng.normal(scale=3, size=(2, 1000))
+    assert all(topic.max_margin(a, b, delta=1.0) >= 0 for a, b in zip(s_, sc_))
+    loss = r"(?:\bJ|𝒥|\\mathcal\{J\})"
+    wrong = [re.compile(loss + r"\s*(?:<|\\lt|&lt;)\s*0"), re.compile(r"at\s*[:$`a-z{]*" + loss + r"\s*=\s*0[$`]*\s*\(the kink")]
+    found = []
+    for path in [*(ROOT / "derivations").glob("*.py"), *(ROOT / "docs").glob("*.md")]:
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            found += [f"{path.name}:{n}: {line.strip()}" for pattern in wrong if pattern.search(line)]
+    for d in topic.derivations():
+        found += [f"title of {d.name}: {d.title}" for pattern in wrong if pattern.search(d.title)]
+    assert found == []
+
+
+@pytest.mark.parametrize("big", [40.0, 300.0, 700.0])
+def test_the_gradients_keep_their_relative_precision_where_the_hidden_units_saturate(big):
+    """dW = −(U ∘ σ'(z)) xᵀ with the corrupt window at 0 (so its term vanishes): each entry to a few
+    ulps of mpmath's, where σ(1 − σ) would give 0."""
+    import mpmath as mp
+
+    params = topic.init_params(dim=1, window=2, hidden=3, seed=0)
+    params["W"] = np.array([[big, 0.0], [-big, 0.0], [1.0, 0.0]])
+    params["b"], params["U"] = np.zeros(3), np.full(3, 0.1)
+    x_, x_c = np.array([1.0, 2.0]), np.zeros(2)
+    out = topic.backward(params, x_, x_c)
+    z = params["W"] @ x_
+    with mp.workdps(60):
+        for r in range(3):
+            e = mp.exp(-abs(mp.mpf(z[r])))
+            for c in range(2):
+                ref = float(-mp.mpf(0.1) * e / (1 + e) ** 2 * x_[c])
+                assert abs(out["dW"][r, c] - ref) <= 1e-15 * abs(ref), (r, c, out["dW"][r, c], ref)
