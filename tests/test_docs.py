@@ -77,6 +77,32 @@ def test_report_pages_never_hold_a_process_a_topic_page_needs(tmp_path, nproc):
     assert all(cost[r] < min(cost[t] for t in topics) for r in conf.REPORT_PAGES)
 
 
+def test_a_rebuild_renumbers_when_a_page_moves_and_keeps_the_numbers_when_nothing_changed(tmp_path):
+    """conf.py skips Sphinx's renumbering when a build reads and removes no page: the numbers must
+    still follow a change (here the toctree's order) and stay when nothing changed."""
+    src, out = tmp_path / "src", tmp_path / "out"
+    src.mkdir()
+    table = "```{{list-table}} {title}\n:name: {name}\n\n* - x\n```\n"
+    (src / "a.md").write_text("# A\n\n" + table.format(title="First", name="tab-a"))
+    (src / "b.md").write_text("# B\n\nSee {numref}`tab-b`.\n\n" + table.format(title="Second", name="tab-b"))
+
+    def index(order):
+        (src / "index.md").write_text("# Book\n\n```{toctree}\n:numbered:\n\n" + "\n".join(order) + "\n```\n")
+
+    def b_says():
+        html = (out / "b.html").read_text()
+        return re.search(r"See <a[^>]*><span class=\"std std-numref\">Table ([\d.]+)", html).group(1)
+
+    index(["a", "b"])
+    assert sphinx_build(src, out).returncode == 0
+    assert b_says() == "2.1"
+    assert sphinx_build(src, out).returncode == 0  # nothing changed
+    assert b_says() == "2.1"
+    index(["b", "a"])
+    assert sphinx_build(src, out).returncode == 0
+    assert b_says() == "1.1"
+
+
 @SITE
 def test_build_is_clean_and_has_every_page(built_site):
     for md in (ROOT / "docs").rglob("*.md"):
