@@ -473,8 +473,10 @@ def _object_map(fn, a, out):
     return out
 
 
-#: Below this pre-activation σ′ and σ would leave float64's normal range: σ is evaluated there.
-_SIG_FLOOR = -708.0
+#: Below this pre-activation σ′ and σ would leave the precision's normal range (and e^{−a} would
+#: overflow to inf, making σ′ = inf·0 = nan): σ is evaluated there. ln of the smallest normal
+#: number, rounded up: −708 in float64, −87 in float32.
+_SIG_FLOOR = {np.dtype(np.float64): -708.0, np.dtype(np.float32): -87.0}
 
 
 def _sig_slope(a, slope):
@@ -482,12 +484,13 @@ def _sig_slope(a, slope):
     float64's normal range: σ′ = σ(a)·(e^{−a} σ(a)), where e^{−a} σ(a) = 1 − σ(a) computed without
     the cancellation of 1 − σ (σ′(30) is 9.4e-14, not 1e-3 off; σ′(500) is 7e-218, not 0).
     Pre-activations below −708 are raised to it, where σ and σ′ are 3e-308 (the true values are
-    smaller still)."""
+    smaller still); in float32, below −87, where they are 1.6e-38.
+    """
     if a.dtype == object:
         _object_map(sigma, a, a)
         slope[...] = a * (1 - a)
         return a
-    np.maximum(a, _SIG_FLOOR, out=a)
+    np.maximum(a, _SIG_FLOOR[a.dtype], out=a)
     np.negative(a, out=slope)
     np.exp(slope, out=slope)            # e = e^{−a}
     np.add(slope, 1.0, out=a)
