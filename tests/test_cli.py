@@ -157,3 +157,21 @@ def test_check_failure_exit_1_names_topic_derivation_step(monkeypatch, capsys, n
     out = capsys.readouterr().out
     assert "FAIL fake_bad" in out and "broken_chain, step 1 ('a slip')" in out
     assert "all checks hold" not in out
+
+
+def test_check_exits_1_when_a_numeric_table_fails(monkeypatch, capsys):
+    """A topic whose derivations hold but whose oracle table fails (a wrong derivative, computed
+    by the real oracles, no mock): `derive check` exits 1 and names the table and its rows."""
+    from derivations.core import Result
+    from derivations.oracles import crosscheck
+
+    x = sp.Symbol("x_table", real=True)
+    good = Derivation("good_chain", "good", sp.Derivative(x**2, x)).step(2 * x, "power rule")
+    wrong = Result(x**3, x, 2 * x**2, name="x^3")  # d(x³)/dx is 3x²
+    mod = _fake_topic("fake_table", good)
+    mod.numeric_checks = lambda: [crosscheck([wrong], points=2, seed=0, title="d(x³)/dx against the oracles")]
+    monkeypatch.setitem(sys.modules, "derivations.fake_table", mod)
+    monkeypatch.setattr(registry, "TOPICS", registry.TOPICS + ("fake_table",))
+    assert cli.main(["check", "fake_table"]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL fake_table: d(x³)/dx against the oracles" in out and "all checks hold" not in out
