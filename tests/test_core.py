@@ -200,3 +200,43 @@ def test_a_wrapper_inside_the_engine_does_not_change_whose_symbol_it_is():
     x = ns["trampoline"]("x_wrapped", meaning="a symbol made through a wrapper")
     assert NOTATION[__name__][x] == ("a symbol made through a wrapper", None)
     assert x not in NOTATION.get("derivations.core", {})
+
+
+# ---- the guarantees the engine's docstrings make ------------------------------------------------
+
+
+def test_every_entry_of_a_matrix_step_is_checked():
+    """A matrix step wrong in its last entry only is refused, at that entry."""
+    lhs = sp.ImmutableMatrix([[sp.Derivative(x**2, x), sp.Derivative(x, x)], [sp.Integer(0), sp.Derivative(x**3, x)]])
+    right = sp.ImmutableMatrix([[2 * x, 1], [0, 3 * x**2]])
+    assert Derivation("m_ok", "matrix", lhs).step(right, "power rule").check()[0].method == "symbolic"
+    wrong = sp.ImmutableMatrix([[2 * x, 1], [0, 3 * x**2 + x]])
+    with pytest.raises(StepError):
+        Derivation("m_bad", "matrix", lhs).step(wrong, "power rule").check()
+
+
+def test_a_condition_never_applies_before_the_step_that_gives_it():
+    y1, y2 = sym("y1_g", real=True), sym("y2_g", real=True)
+    cond = Condition(sp.Eq(y1 + y2, 1), (sp.Eq(y2, 1 - y1),))
+    d = Derivation("early", "early", a * (y1 + y2))
+    d.step(a, "targets sum to one (but the condition comes a step later)")
+    d.step(a, "the same", given=[cond])
+    with pytest.raises(StepError) as err:
+        d.check()
+    assert "step 1" in str(err.value)
+
+
+@pytest.mark.parametrize("positive", [False, True])
+def test_the_numeric_fallback_samples_the_whole_domain_of_each_symbol(monkeypatch, positive):
+    """√(t²) = t holds for t ≥ 0 only: for a real t the fallback must try negative values and
+    refuse the step; for a positive t it must accept it."""
+    import derivations.core as core
+
+    monkeypatch.setattr(core, "_is_zero_symbolically", lambda diff, order=None, simplify=True: False)
+    t = sym("t_dom", positive=True) if positive else sym("t_dom_real", real=True)
+    d = Derivation("dom", "domain", sp.sqrt(t**2)).step(t, "the root of a square")
+    if positive:
+        assert d.check()[0].method == "numeric"
+    else:
+        with pytest.raises(StepError):
+            d.check()
