@@ -507,6 +507,11 @@ class TaggerModel:
             raise ValueError(f"sentence has {len(words)} words but {len(tags)} tags")
         if not words:
             raise ValueError("empty sentence")
+        for what, items in (("words", words), ("tags", tags)):
+            odd = [x for x in items if not isinstance(x, str)]
+            if odd:
+                raise ValueError(f"{what} must be strings (one sentence: a list of words and a list of tags), "
+                                 f"got {type(odd[0]).__name__} {odd[0]!r}")
         bad = [w for w in words if w not in self.vocab]
         if bad:
             raise ValueError(f"unknown words: {', '.join(bad)}")

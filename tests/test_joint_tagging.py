@@ -145,6 +145,7 @@ def test_training_lowers_the_loss_and_fits_the_corpus():
     ("New Yorkk".split(), ["O", "O"], "unknown words: Yorkk"),
     ("New York".split(), ["O", "X"], "unknown tags: X"),
     ([], [], "empty sentence"),
+    ([["New", "York"]], [["O", "O"]], "words must be strings (one sentence: a list of words and a list of tags), got list"),
 ])
 def test_bad_input_one_line_errors(words, tags, needle):
     model = topic.TaggerModel.create(topic.VOCAB, topic.TAGS)
