@@ -128,12 +128,17 @@ class StepError(DerivationError):
 
 def _caller_module(depth: int) -> str:
     """The module of the code that called into the engine, ``depth`` frames up, or further up
-    past any frame of this file's own code (a wrapper around an engine function, such as the
-    trampolines mutmut puts around every function, adds frames here but is not the caller)."""
+    past any frame of the engine's own module or of mutmut's (``make mutate`` wraps every
+    function in a trampoline: the wrapper adds frames but is not the caller)."""
     frame = sys._getframe(depth + 1)
-    while frame.f_back is not None and frame.f_code.co_filename == __file__:
+    while frame.f_back is not None and _is_wrapper_frame(frame):
         frame = frame.f_back
     return frame.f_globals.get("__name__", "")
+
+
+def _is_wrapper_frame(frame) -> bool:
+    module = str(frame.f_globals.get("__name__", ""))
+    return module == __name__ or module == "mutmut" or module.startswith("mutmut.")
 
 
 def sym(name: str, latex_name: str | None = None, *, meaning: str | None = None,
