@@ -91,11 +91,17 @@ class CheckTable:
             return f"{value:.1e}"
         return str(value)
 
+    @staticmethod
+    def _td_class(value) -> str:
+        """Numbers (``8.1e-03``) are one unit: a phone must not break them at their hyphen."""
+        return " class='num'" if isinstance(value, (int, float)) and not isinstance(value, bool) else ""
+
     def _repr_html_(self) -> str:
         head = "".join(f"<th>{html.escape(c)}</th>" for c in self.columns + ["status"])
         body = []
         for r in self.rows:
-            cells = "".join(f"<td>{html.escape(self._cell(r.get(c, '')))}</td>" for c in self.columns)
+            cells = "".join(f"<td{self._td_class(r.get(c, ''))}>{html.escape(self._cell(r.get(c, '')))}</td>"
+                            for c in self.columns)
             status = "✔ pass" if r["passed"] else "✘ FAIL"
             body.append(f"<tr>{cells}<td>{status}</td></tr>")
         note = f"<p class='check-note'>{html.escape(self.note)}</p>" if self.note else ""

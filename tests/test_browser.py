@@ -203,7 +203,12 @@ LAYOUT = """() => {
         return rhs && n.getBoundingClientRect().top < rhs.getBoundingClientRect().bottom - 1; });
     const main = document.querySelector('main') || document.body;
     const imgs = [...main.querySelectorAll('img')].filter(i => !i.closest('.bd-header, nav, footer'));
+    // a table's caption wider than the box its table scrolls in: its end is out of sight
+    const cut = [...main.querySelectorAll('table > caption')].filter(c => {
+        const box = c.closest('table').parentElement.getBoundingClientRect(), r = c.getBoundingClientRect();
+        return r.right > box.right + 1 || r.left < box.left - 1; });
     return {
+      cut_captions: cut.map(c => c.textContent.trim().slice(0, 50)),
       equations: eqs.length,
       wide: eqs.filter(svgsOutside).map(e => (e.id || '') + ' ' + (e.querySelector('[aria-label]')?.getAttribute('aria-label') || '').slice(0, 60)),
       page_width: document.documentElement.scrollWidth, viewport: window.innerWidth,
@@ -226,6 +231,8 @@ def layout_problems(stats: dict, width: int, rel: str) -> list[str]:
         problems.append(f"{rel} @{width}: the page scrolls sideways ({stats['page_width']} px in {stats['viewport']})")
     if width < 600 and stats["notes_beside"]:
         problems.append(f"{rel} @{width}: {stats['notes_beside']} of {stats['notes']} reasons beside their step, not under it")
+    if stats["cut_captions"]:
+        problems.append(f"{rel} @{width}: table captions wider than the table's box: {stats['cut_captions'][:3]}")
     if stats["no_alt"]:
         problems.append(f"{rel}: figures without alt text: {stats['no_alt'][:3]}")
     if stats["no_caption"]:
@@ -273,6 +280,8 @@ BROKEN_LAYOUT = """<!doctype html><html><head><meta name="viewport" content="wid
 <span class="math-rhs"><svg width="50" height="20"></svg></span><span class="math-note">(a reason beside its step)</span>
 </span></div></div></div>
 <pre style="width: 900px">a line that pushes the page sideways</pre>
+<div style="overflow-x: auto"><table><caption>A caption as wide as its table, which is wider than the phone</caption>
+<tr><td style="min-width: 700px">a wide cell</td></tr></table></div>
 <img src="data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==" alt="3f2a9c1b7d4e5f60a1b2.png">
 <figure><img src="data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==" alt="A described figure"></figure>
 </main></body></html>"""
@@ -294,3 +303,4 @@ def test_the_layout_check_catches_each_kind_of_fault(browser, tmp_path):
     assert "the page scrolls sideways" in phone
     assert "1 of 1 reasons beside their step" in phone
     assert "figures without alt text" in desktop and "figures without a caption" in desktop
+    assert "table captions wider than the table's box" in phone and "A caption as wide" in phone

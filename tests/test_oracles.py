@@ -39,3 +39,13 @@ def test_whole_gradient_table_gates_each_oracle_on_its_tolerance(err_ag, err_fd,
                                  directions=3, rtol=1e-7, dtol=1e-6)
     assert [r["passed"] for r in table.rows] == passed
     assert table.passed == all(passed)
+
+
+def test_a_tables_numbers_are_marked_so_a_phone_does_not_break_them():
+    from derivations.oracles import CheckTable
+
+    table = CheckTable("t", ["name", "value", "count", "ok"],
+                       rows=[{"name": "x", "value": 8.1e-3, "count": 3, "ok": True, "passed": True}])
+    html = table._repr_html_()
+    assert "<td class='num'>8.1e-03</td>" in html and "<td class='num'>3</td>" in html
+    assert "<td>x</td>" in html and "<td>True</td>" in html  # words and flags stay plain
