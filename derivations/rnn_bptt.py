@@ -607,11 +607,11 @@ def _check(p: dict, xs, ys=None):
 
 def forward(p: dict, xs):
     """h(0..τ) as a (τ+1, n) array and ŷ(1..τ) as (τ, m): a = b + W h + U x, h = tanh a, ŷ = softmax(c + V h)."""
-    hs, yhats, _ = _forward(p, xs)
+    hs, yhats, _ = forward_and_preactivations(p, xs)
     return hs, yhats
 
 
-def _forward(p: dict, xs):
+def forward_and_preactivations(p: dict, xs):
     """:func:`forward`, and the pre-activations a(1..τ) as (τ, n) (the backward pass's tanh′ needs them)."""
     xs, _ = _check(p, xs)
     hs, yhats, pre = [np.asarray(p["h0"], dtype=float)], [], []
@@ -639,7 +639,7 @@ def loss(p: dict, xs, ys) -> float:
 def backward(p: dict, xs, ys) -> dict:
     """Every parameter gradient by BPTT (:func:`recursion_matrix_derivation` and :data:`PARAMETER_GRADIENTS`)."""
     xs, ys = _check(p, xs, ys)
-    hs, yhats, pre = _forward(p, xs)
+    hs, yhats, pre = forward_and_preactivations(p, xs)
     grads = {name: np.zeros_like(np.asarray(p[name], dtype=float)) for name in ("W", "U", "V", "b", "c")}
     dL_dh = np.zeros(hs.shape[1])  # W^T diag(1 - h(t+1)^2) ∇_{h(t+1)} L, zero after the last step
     for s in range(len(xs), 0, -1):

@@ -191,7 +191,7 @@ RULES = (
          code=("softmax_ce.logsumexp", "rnn_bptt.loss", "gumbel_softmax.exp_concrete_log_density")),
     Rule("softmax-shift", "Softmax ignores a shift of its logits", "identity", ("softmax_ce", "softmax_shift"),
          r"cancel \$e\^\{m\}|shift",
-         code=("softmax_ce.softmax", "gumbel_softmax.relaxed", "rnn_bptt.forward", "joint_tagging.RelationClassifier.forward")),
+         code=("softmax_ce.softmax", "gumbel_softmax.relaxed", "rnn_bptt.forward_and_preactivations", "joint_tagging.RelationClassifier.forward")),
     Rule("unit-step", "The derivative of max(u, 0) is the unit step", "identity", ("window_scorer", "margin_active"),
          r"\\max\((u|a), 0\)|\\theta\(u\) = ", step=1),
     Rule("max-pool", "The derivative of a maximum", "identity", ("joint_tagging", "rc_pool"),
