@@ -409,6 +409,9 @@ def _records_env(app, config):
 def _add_record_cell(app, docname, source):
     if docname in TOPIC_PAGES and "file_format: mystnb" in source[0]:
         source[0] = source[0].rstrip("\n") + RECORD_CELL % docname
+        folder = _records_dir(app.config)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{docname}.started").touch()  # a report page waits for a page being read, not a queued one
 
 
 def _note_pending(app, env, docnames):
@@ -420,6 +423,7 @@ def _note_pending(app, env, docnames):
     pending = sorted(d for d in docnames if d in TOPIC_PAGES)
     for name in pending:
         (folder / f"{name}.read").unlink(missing_ok=True)
+        (folder / f"{name}.started").unlink(missing_ok=True)
     (folder / "pending.json").write_text(json.dumps(pending))
 
 

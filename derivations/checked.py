@@ -206,13 +206,15 @@ def _load(path: Path, source: str) -> dict | None:
 
 
 def _pending(folder: Path) -> set[str]:
-    """The topics whose pages this build is reading and has not finished (``conf.py`` marks each
-    page read with ``<name>.read``)."""
+    """The topics whose pages this build is reading right now: started (``conf.py`` marks a page
+    with ``<name>.started`` when its reading begins) and not finished (``<name>.read``). A page
+    still queued is not waited for: the report page checks that topic itself, so report pages that
+    start early can never hold every process while the pages they wait for queue behind them."""
     try:
         names = set(json.loads((folder / PENDING).read_text()))
     except (OSError, ValueError):
         return set()
-    return {n for n in names if not (folder / f"{n}.read").exists()}
+    return {n for n in names if (folder / f"{n}.started").exists() and not (folder / f"{n}.read").exists()}
 
 
 def _compute(names: list[str]) -> dict[str, dict]:

@@ -73,6 +73,7 @@ def test_the_build_records_are_read_and_a_stale_one_is_not(tmp_path, monkeypatch
 def test_a_page_still_being_read_is_waited_for(tmp_path, monkeypatch):
     monkeypatch.setenv(checked.RECORDS_ENV, str(tmp_path))
     (tmp_path / checked.PENDING).write_text(json.dumps(["sigmoid_neuron"]))
+    (tmp_path / "sigmoid_neuron.started").touch()
     rec = checked.record_of("sigmoid_neuron")
     rec["title"] = "written while the reader waited"
 
@@ -86,11 +87,22 @@ def test_a_page_still_being_read_is_waited_for(tmp_path, monkeypatch):
     assert got["sigmoid_neuron"]["title"] == "written while the reader waited" and time.monotonic() - t0 < 10
 
 
+def test_a_page_still_queued_is_not_waited_for(tmp_path, monkeypatch):
+    """A topic page this build will read but has not started (its reader may be waiting behind
+    the report pages): the report page checks the topic itself instead of holding its process."""
+    monkeypatch.setenv(checked.RECORDS_ENV, str(tmp_path))
+    (tmp_path / checked.PENDING).write_text(json.dumps(["sigmoid_neuron"]))
+    t0 = time.monotonic()
+    assert checked.records(["sigmoid_neuron"], wait=60)["sigmoid_neuron"]["topic"] == "sigmoid_neuron"
+    assert time.monotonic() - t0 < 30
+
+
 def test_a_page_read_without_a_record_is_checked_here(tmp_path, monkeypatch):
     """A page read from the execution cache writes no record: once it is marked read, the report
     page stops waiting and checks the topic itself."""
     monkeypatch.setenv(checked.RECORDS_ENV, str(tmp_path))
     (tmp_path / checked.PENDING).write_text(json.dumps(["sigmoid_neuron"]))
+    (tmp_path / "sigmoid_neuron.started").touch()
     (tmp_path / "sigmoid_neuron.read").touch()
     t0 = time.monotonic()
     assert checked.records(["sigmoid_neuron"], wait=60)["sigmoid_neuron"]["topic"] == "sigmoid_neuron"
