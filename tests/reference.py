@@ -6,6 +6,7 @@ these, so a mistake in the package cannot hide in both.
 
 from __future__ import annotations
 
+import copy
 import functools
 
 import mpmath
@@ -35,3 +36,13 @@ def mp_partial(expr: sp.Expr, wrt: sp.Symbol, point: dict, h: str = "1e-15") -> 
 
 def close(a: float, b: float, rtol: float = 1e-9, atol: float = 1e-11) -> bool:
     return abs(a - b) <= atol + rtol * abs(b)
+
+
+def planted(induction, part: str, k: int, expr):
+    """A copy of an induction whose ``part`` ("base" or "step") has ``expr`` at step ``k``, its
+    checks forgotten: the planted mistake the induction tests expect to be refused."""
+    bad = copy.deepcopy(induction)
+    chain = bad.base if part == "base" else bad.step
+    chain.steps[k].expr = expr
+    bad._checked = chain._checked = None
+    return bad

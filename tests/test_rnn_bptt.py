@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 
 import itertools
 
@@ -16,15 +15,7 @@ import sympy as sp
 from derivations import rnn_bptt as topic
 from derivations.core import Derivation, StepError
 from reference import close
-
-
-def _planted(ind, part, k, expr):
-    """A copy of ``ind`` whose ``part`` ("base" or "step") has ``expr`` at step ``k``."""
-    bad = copy.deepcopy(ind)
-    chain = bad.base if part == "base" else bad.step
-    chain.steps[k].expr = expr
-    bad._checked = chain._checked = None
-    return bad
+from reference import planted as _planted
 
 
 @pytest.mark.parametrize("d", [d for d in topic.derivations() if isinstance(d, Derivation)], ids=lambda d: d.name)
