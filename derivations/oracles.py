@@ -170,7 +170,7 @@ def crosscheck(results, *, points: int = 5, seed: int = 0, title: str = "Numeric
     rng = np.random.default_rng(seed)
     errs: dict[str, list[tuple[float, float, bool]]] = {}
     names = {"mp": f"central differences (mpmath, {MP_DIGITS} digits)",
-             "cs": "complex step (h = 1e-20)", "ag": "reverse-mode autodiff (autograd)"}
+             "cs": f"complex step (h = {CS_STEP:g})", "ag": "reverse-mode autodiff (autograd)"}
     failures = []
     compiled: dict = {}  # results of one topic often share ``of``: compile each ``of`` once
     for res in results:

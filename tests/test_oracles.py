@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import mpmath
+import numpy as np
 import pytest
 import sympy as sp
 
@@ -49,3 +51,25 @@ def test_a_tables_numbers_are_marked_so_a_phone_does_not_break_them():
     html = table._repr_html_()
     assert "<td class='num'>8.1e-03</td>" in html and "<td class='num'>3</td>" in html
     assert "<td>x</td>" in html and "<td>True</td>" in html  # words and flags stay plain
+
+
+def test_crosscheck_names_each_oracle_as_the_pages_describe_it():
+    from derivations import oracles
+
+    table = crosscheck([Result(sp.sin(x) * w, x, sp.cos(x) * w)], points=2, seed=0)
+    assert [r["oracle"] for r in table.rows] == [f"central differences (mpmath, {oracles.MP_DIGITS} digits)",
+                                                 "complex step (h = 1e-20)", "reverse-mode autodiff (autograd)"]
+    assert oracles.CS_STEP == 1e-20 and oracles.MP_STEP == mpmath.mpf("1e-20")
+    assert all(r["evaluations"] == 2 and r["passed"] for r in table.rows)
+
+
+def test_crosscheck_points_are_seeded():
+    """The same seed gives the same points (the pages' numbers are reproducible), another seed
+    other points."""
+    res = [Result(sp.exp(x * w), x, w * sp.exp(x * w))]
+    err = lambda seed: [r["max |derived − oracle|"] for r in crosscheck(res, points=3, seed=seed).rows]
+    assert err(4) == err(4)
+    assert err(4) != err(5)
+    from derivations.oracles import _points
+
+    assert _points(res[0], [x, w], np.random.default_rng(1), 3) == _points(res[0], [x, w], np.random.default_rng(1), 3)
