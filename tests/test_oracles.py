@@ -73,3 +73,40 @@ def test_crosscheck_points_are_seeded():
     from derivations.oracles import _points
 
     assert _points(res[0], [x, w], np.random.default_rng(1), 3) == _points(res[0], [x, w], np.random.default_rng(1), 3)
+
+
+def test_whole_gradient_table_says_what_it_compared_and_passes_at_its_tolerance():
+    """What the pages show of a whole-model check, cell by cell, with the defaults' tolerances; an
+    error equal to its tolerance passes (the tolerance is the largest error allowed)."""
+    table = whole_gradient_table("A model", "a note", entries=12, err_autograd=1e-7, err_directional=1e-6,
+                                 directions=5)
+    assert (table.title, table.note) == ("A model", "a note")
+    assert table.columns == ["oracle", "compared", "max relative error", "tolerance"]
+    assert table.rows == [
+        {"oracle": "reverse-mode autodiff (autograd)", "compared": "all 12 entries", "max relative error": 1e-7,
+         "tolerance": "1e-07 (relative, per entry)", "passed": True},
+        {"oracle": "central differences (float64)", "compared": "5 random directions", "max relative error": 1e-6,
+         "tolerance": "1e-06 (relative)", "passed": True}]
+    assert "all 12 entries" in table.text() and "1e-07 (relative, per entry)" in table._repr_html_()
+
+
+def test_a_table_prints_as_aligned_columns_and_as_html_with_its_status():
+    from derivations.oracles import CheckTable
+
+    table = CheckTable("Title", ["name", "err"], note="the note",
+                       rows=[{"name": "first", "err": 0.00123, "passed": True},
+                             {"name": "b", "err": 2.0, "passed": False}])
+    assert table.text().split("\n") == ["Title",
+                                        "name   err      status",
+                                        "first  1.2e-03  pass  ",
+                                        "b      2.0e+00  FAIL  ",
+                                        "the note"]
+    html = table._repr_html_()
+    assert html.startswith("<table class='check-table'><caption>Title</caption><thead><tr><th>name</th>"
+                           "<th>err</th><th>status</th></tr></thead><tbody>")
+    assert ("<tr><td>first</td><td class='num'>1.2e-03</td><td>✔ pass</td></tr>"
+            "<tr><td>b</td><td class='num'>2.0e+00</td><td>✘ FAIL</td></tr></tbody></table>") in html
+    assert html.endswith("<p class='check-note'>the note</p>")
+    assert CheckTable("<&>", ["x"], rows=[{"x": "<b>", "passed": True}])._repr_html_().count("&lt;") == 2
+    with pytest.raises(DerivationError, match="Title: failed: name=b, err=2.0"):
+        table.assert_ok()
