@@ -110,3 +110,49 @@ def test_a_table_prints_as_aligned_columns_and_as_html_with_its_status():
     assert CheckTable("<&>", ["x"], rows=[{"x": "<b>", "passed": True}])._repr_html_().count("&lt;") == 2
     with pytest.raises(DerivationError, match="Title: failed: name=b, err=2.0"):
         table.assert_ok()
+
+
+def test_a_generic_function_is_realized_before_the_oracles_run():
+    """``realize`` swaps a function the oracles cannot differentiate for one they can, in both the
+    claim and ``of``: right with it, and a wrong claim still refused."""
+    g = sp.Function("g_or")
+    u = sp.Symbol("u_or")
+    realize = {g: sp.Lambda(u, sp.tanh(u))}
+    right = Result(g(x) * w, x, (1 - sp.tanh(x) ** 2) * w, realize=realize)
+    assert crosscheck([right], points=3, seed=0).passed
+    wrong = Result(g(x) * w, x, (1 - sp.tanh(x)) * w, realize=realize)
+    assert not crosscheck([wrong], points=3, seed=0).passed
+
+
+def test_points_cover_each_symbols_domain():
+    """Real symbols get both signs; positive and nonnegative ones (and indexed elements of a
+    positive base) values in [0.1, 1)."""
+    from derivations.oracles import _points
+
+    p, q = sym("p_or", positive=True), sym("q_or", nonnegative=True)
+    v = sp.IndexedBase(sym("v_or", positive=True))
+    leaves = [x, p, q, v[1]]
+    pts = _points(Result(x * p * q * v[1], x, p * q * v[1]), leaves, np.random.default_rng(0), 200)
+    xs = [pt[x] for pt in pts]
+    assert min(xs) < -1 and max(xs) > 1
+    for leaf in (p, q, v[1]):
+        vals = [pt[leaf] for pt in pts]
+        assert 0.1 <= min(vals) < 0.15 and 0.95 < max(vals) < 1.0, leaf
+
+
+def test_assert_ok_names_every_failing_row():
+    from derivations.oracles import CheckTable
+
+    table = CheckTable("T", ["a", "b"], rows=[{"a": 1, "b": "x", "passed": False}, {"a": 2, "b": "y", "passed": True},
+                                             {"a": 3, "b": "z", "passed": False}])
+    with pytest.raises(DerivationError) as err:
+        table.assert_ok()
+    assert str(err.value) == "T: failed: a=1, b=x; a=3, b=z"
+
+
+@pytest.mark.filterwarnings("ignore:Output seems independent of input:UserWarning")  # (autograd, rightly)
+def test_a_derivative_that_is_zero_because_of_is_constant_in_wrt_is_checked():
+    """∂w/∂x = 0: neither side holds x, which is still the variable the oracles step along."""
+    table = crosscheck([Result(w * w, x, sp.Integer(0))], points=2, seed=0)
+    assert table.passed and all(r["evaluations"] == 2 for r in table.rows)
+    assert not crosscheck([Result(w * w, x, w)], points=2, seed=0).passed
