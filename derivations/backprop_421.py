@@ -546,16 +546,26 @@ def seeded_421(seed: int = 0):
     return params, rng.normal(size=4), rng.normal(size=4)
 
 
+def flat_numbers(params, x_, x_c=None) -> dict:
+    """The seeded network's numbers for the plain symbols of :data:`FLAT_SYMBOLS` (the true
+    window's input, and the corrupt window's when given)."""
+    W_1, b_1, W_2 = params[0]["W"], params[0]["b"], params[1]["W"]
+    numbers = {**{FLAT_SYMBOLS[W1[r, c]]: W_1[r - 1, c - 1] for r in (1, 2) for c in (1, 2, 3, 4)},
+               **{FLAT_SYMBOLS[b1[r]]: b_1[r - 1] for r in (1, 2)},
+               **{FLAT_SYMBOLS[W2[r]]: W_2[0, r - 1] for r in (1, 2)},
+               **{FLAT_SYMBOLS[a1[c]]: x_[c - 1] for c in (1, 2, 3, 4)}}
+    if x_c is not None:
+        numbers.update({FLAT_SYMBOLS[a1c[c]]: x_c[c - 1] for c in (1, 2, 3, 4)})
+    return numbers
+
+
 def walk_values(seed: int = 0) -> list[dict]:
     """The error signal at every node of the walk for W^(1)_14, two ways: from ``mlp_backward``
     and from the walk's own checked steps evaluated with f = σ at the same numbers."""
     params, x_, _ = seeded_421(seed)
     g = mlp_backward(params, x_)
     W_1, b_1, W_2 = params[0]["W"], params[0]["b"], params[1]["W"]
-    numbers = {**{FLAT_SYMBOLS[W1[r, c]]: W_1[r - 1, c - 1] for r in (1, 2) for c in (1, 2, 3, 4)},
-               **{FLAT_SYMBOLS[b1[r]]: b_1[r - 1] for r in (1, 2)},
-               **{FLAT_SYMBOLS[W2[r]]: W_2[0, r - 1] for r in (1, 2)},
-               **{FLAT_SYMBOLS[a1[c]]: x_[c - 1] for c in (1, 2, 3, 4)}}
+    numbers = flat_numbers(params, x_)
     a_2 = g["a"][1]
     rows = [("2–3", "z(3)_1 = a(3)_1 = s", "δ(3)_1", g["delta"][3][0], delta3),
             ("5", "a(2)_1", "δ(3)_1 W(2)_1", g["delta"][3][0] * W_2[0, 0], delta3 * W2[1]),
@@ -590,12 +600,7 @@ def _margin(params, x_, x_c) -> float:
 
 def loss_gradient_W1(params, x_, x_c, results_=None) -> np.ndarray:
     """∇_{W^(1)} 𝒥 (2 × 4) from the derived results (``results()``' ∂𝒥/∂W^(1)_ij, 𝒥 > 0) at numbers."""
-    W_1, b_1, W_2 = params[0]["W"], params[0]["b"], params[1]["W"]
-    numbers = {**{FLAT_SYMBOLS[W1[r, c]]: W_1[r - 1, c - 1] for r in (1, 2) for c in (1, 2, 3, 4)},
-               **{FLAT_SYMBOLS[b1[r]]: b_1[r - 1] for r in (1, 2)},
-               **{FLAT_SYMBOLS[W2[r]]: W_2[0, r - 1] for r in (1, 2)},
-               **{FLAT_SYMBOLS[a1[c]]: x_[c - 1] for c in (1, 2, 3, 4)},
-               **{FLAT_SYMBOLS[a1c[c]]: x_c[c - 1] for c in (1, 2, 3, 4)}}
+    numbers = flat_numbers(params, x_, x_c)
     grad = np.zeros((2, 4))
     index = {FLAT_SYMBOLS[W1[r, c]]: (r - 1, c - 1) for r in (1, 2) for c in (1, 2, 3, 4)}
     for res in (results() if results_ is None else results_):
