@@ -46,3 +46,15 @@ def planted(induction, part: str, k: int, expr):
     chain.steps[k].expr = expr
     bad._checked = chain._checked = None
     return bad
+
+
+def central_difference(arr, idx: int, loss, h: float) -> float:
+    """(loss() at arr.flat[idx] + h − at − h) / 2h, with ``arr`` changed in place and restored: the
+    float64 difference the whole-model tests compare a gradient entry with."""
+    old = arr.flat[idx]
+    arr.flat[idx] = old + h
+    up = loss()
+    arr.flat[idx] = old - h
+    down = loss()
+    arr.flat[idx] = old
+    return (up - down) / (2 * h)

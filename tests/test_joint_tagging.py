@@ -8,7 +8,7 @@ import sympy as sp
 
 from derivations import joint_tagging as topic
 from derivations.core import Derivation, StepError, evaluate
-from reference import close, mp_partial
+from reference import central_difference, close, mp_partial
 
 
 @pytest.mark.parametrize("d", topic.derivations(), ids=lambda d: d.name)
@@ -95,13 +95,8 @@ def test_whole_model_gradient_against_differences(sentence):
         arr = model.params[path[0]] if len(path) == 1 else model.params[path[0]][path[1]]
         grad = G[path[0]] if len(path) == 1 else G[path[0]][path[1]]
         for idx in rng.choice(arr.size, size=2, replace=False):
-            old = arr.flat[idx]
-            arr.flat[idx] = old + eps
-            up = _loss_written_here(model, words, tags)
-            arr.flat[idx] = old - eps
-            down = _loss_written_here(model, words, tags)
-            arr.flat[idx] = old
-            assert close(grad.flat[idx], (up - down) / (2 * eps), rtol=1e-5, atol=1e-7), path
+            fd = central_difference(arr, idx, lambda: _loss_written_here(model, words, tags), eps)
+            assert close(grad.flat[idx], fd, rtol=1e-5, atol=1e-7), path
 
 
 def test_batch_of_padded_sentences_equals_the_sum_of_single_ones():
@@ -220,13 +215,8 @@ def test_rc_gradient_against_differences_away_from_ties(filters, width):
     for key in ("F", "bF", "V", "bV", "x"):
         arr = x if key == "x" else rc.params[key]
         for idx in rng.choice(arr.size, size=min(4, arr.size), replace=False):
-            old = arr.flat[idx]
-            arr.flat[idx] = old + h
-            up = _rc_loss_written_here(rc, x, gold)
-            arr.flat[idx] = old - h
-            down = _rc_loss_written_here(rc, x, gold)
-            arr.flat[idx] = old
-            assert close(G[key].flat[idx], (up - down) / (2 * h), rtol=1e-5, atol=1e-8), key
+            fd = central_difference(arr, idx, lambda: _rc_loss_written_here(rc, x, gold), h)
+            assert close(G[key].flat[idx], fd, rtol=1e-5, atol=1e-8), key
 
 
 def test_at_a_tie_the_first_maximiser_gets_the_whole_gradient():
