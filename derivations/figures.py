@@ -129,11 +129,19 @@ def png(fig) -> tuple[bytes, dict]:
 
 
 def _png_output(fig):
-    """The IPython ``image/png`` formatter for a Matplotlib figure: :func:`png`, base64-encoded."""
+    """The IPython ``image/png`` formatter for a Matplotlib figure: :func:`png`, base64-encoded
+    (the one :func:`check` made, when nothing of the figure has changed since)."""
     if not fig.axes and not fig.lines:  # an empty figure shows nothing, as IPython's own formatter
         return None
-    data, metadata = png(fig)
+    data, metadata = _checked_png(fig) or png(fig)
     return base64.b64encode(data).decode("ascii"), metadata
+
+
+def _checked_png(fig):
+    """The PNG :func:`check` drew of ``fig``, if no artist of it has changed since (a change
+    marks the figure stale), else None."""
+    made = getattr(fig, "_derivations_png", None)
+    return made if made is not None and not fig.stale else None
 
 
 def scale(fig) -> float:
@@ -146,6 +154,11 @@ def smallest_text_px(fig) -> tuple[float, str]:
     and that text (sub- and superscripts inside math count at the size of their text; every tick
     label of an axis has one size, drawn or not)."""
     fig.draw_without_rendering()
+    return _smallest_text_drawn(fig)
+
+
+def _smallest_text_drawn(fig) -> tuple[float, str]:
+    """:func:`smallest_text_px` of a figure just drawn (its tick labels exist)."""
     sizes = [(t.get_fontsize() * fig.dpi / 72 * scale(fig), t.get_text())
              for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
     return min(sizes) if sizes else (float("inf"), "")
@@ -221,11 +234,17 @@ def check(fig) -> None:
     """Check what a reader needs of ``fig``, raising :class:`AssertionError` (also under
     ``python -O``) if it fails: it fits the text column (:data:`COLUMN_PX`), its
     smallest text is at least :data:`MIN_TEXT_PX` CSS pixels on screen, and no legend is drawn over
-    the data of its axes."""
+    the data of its axes.
+
+    The figure is drawn once, as the PNG the page shows (:func:`png`), and checked as drawn; the
+    kernel's formatter then shows that PNG instead of drawing the figure again, unless something
+    of the figure changed after the check."""
     width = fig.get_figwidth() * fig.dpi
     if width > COLUMN_PX:
         raise AssertionError(f"the figure is {width:.0f} px wide; the column {COLUMN_PX} px")
-    px, text = smallest_text_px(fig)
+    fig._derivations_png = None
+    made = png(fig)  # the draw lays out the figure and makes its tick labels
+    px, text = _smallest_text_drawn(fig)
     if px < MIN_TEXT_PX:
         raise AssertionError(f"text {text!r} is {px:.1f} px on screen; at least {MIN_TEXT_PX} px")
     renderer = fig.canvas.get_renderer()
@@ -233,6 +252,9 @@ def check(fig) -> None:
         hits = legend_overlaps(ax, renderer)
         if hits:
             raise AssertionError(f"the legend of axes {k} is drawn over the data: {', '.join(dict.fromkeys(hits))}")
+    # saving restored the figure's own dpi and colours, which marks it stale; it is as drawn
+    fig.stale = False
+    fig._derivations_png = made
 
 
 def network(ax, widths, weights, *, labels=None, hot=(), layer_names=None, ys=None, node_size=3300,

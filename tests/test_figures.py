@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import re
 
@@ -102,6 +103,34 @@ def test_the_png_is_twice_the_css_size_in_a_palette(styled):
         assert img.format == "PNG" and img.size == (1400, 600) and img.mode == "P"
         assert len(img.getcolors(256)) <= 256
     assert len(data) < 40_000
+
+
+def _pixels(data: bytes) -> np.ndarray:
+    with Image.open(io.BytesIO(data)) as img:
+        return np.asarray(img.convert("RGB"))
+
+
+def test_the_checked_png_is_the_one_shown_until_the_figure_changes(styled):
+    fig, ax = _line_fig("lower right")
+    figures.check(fig)
+    shown, metadata = figures._png_output(fig)
+    checked = figures._checked_png(fig)
+    assert checked is not None and shown == base64.b64encode(checked[0]).decode("ascii")
+    # the PNG drawn for the check is the one a fresh drawing makes
+    assert np.array_equal(_pixels(checked[0]), _pixels(figures.png(fig)[0])) and metadata == {"width": 700}
+    ax.set_title("added after the check")               # a change: the figure is drawn again
+    assert figures._checked_png(fig) is None
+    again, _ = figures._png_output(fig)
+    assert not np.array_equal(_pixels(base64.b64decode(again)), _pixels(checked[0]))
+
+
+def test_a_failed_check_leaves_no_png_to_show(styled):
+    fig, ax = _line_fig("lower right")
+    figures.check(fig)
+    ax.legend(loc="center")                              # now over the line
+    with pytest.raises(AssertionError):
+        figures.check(fig)
+    assert figures._checked_png(fig) is None
 
 
 def test_use_outside_a_kernel_sets_the_style_only():
