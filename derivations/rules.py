@@ -388,26 +388,60 @@ def _sort_key(tex: str):
             m.group(1).lower(), tex)
 
 
+#: The fewest symbols in one of the notation page's tables (the last may have fewer): a table
+#: holds the symbols of a run of letters, and one that is off screen costs its page no layout.
+NOTATION_GROUP_ROWS = 24
+
+
+def notation_groups(symbols) -> list[tuple[str, list[str]]]:
+    """The symbols in alphabetical order, cut into tables: the Latin letters in runs of whole
+    letters of at least :data:`NOTATION_GROUP_ROWS` symbols (the last run may have fewer), then
+    the Greek letters, then the rest; each run with its title ("Latin letters a–c")."""
+    groups: list[tuple[int, list[str], list[str]]] = []  # (kind, letters, symbols)
+    for tex in sorted(symbols, key=_sort_key):
+        key = _sort_key(tex)
+        kind = min(key[0], 2)  # 0 Latin, 1 Greek, 2 the rest (an operator name counts as the rest)
+        letter = key[1] if kind == 0 else ""
+        last = groups[-1] if groups else None
+        if last and last[0] == kind and (kind or letter in last[1] or len(last[2]) < NOTATION_GROUP_ROWS):
+            if letter not in last[1]:
+                last[1].append(letter)
+            last[2].append(tex)
+        else:
+            groups.append((kind, [letter], [tex]))
+    out = []
+    for kind, letters, texs in groups:
+        if kind == 0:
+            title = "Latin letters " + (letters[0] if len(letters) == 1 else f"{letters[0]}–{letters[-1]}")
+        else:
+            title = "Greek letters" if kind == 1 else "Other symbols"
+        out.append((title, texs))
+    return out
+
+
 def notation_markdown(records: dict[str, dict]) -> str:
-    """One table of the whole book's notation: every symbol any page's derivations show, as the
-    pages print it, with what it means on each page that uses it (and its shape there)."""
+    """The whole book's notation: every symbol any page's derivations show, as the pages print
+    it, with what it means on each page that uses it (and its shape there), in alphabetical order,
+    in one table per run of letters (:func:`notation_groups`)."""
     by_symbol: dict[str, list[str]] = {}
     for name, rec in records.items():
         for entry in rec["notation"]:
             shape = shape_text(entry["shape"])
             by_symbol.setdefault(entry["latex"], []).append(
                 f"{entry['meaning']} ({{doc}}`{name} <{name}>`{', ' + shape if shape else ''})")
-    rows = ["```{list-table} The notation of the whole book: every symbol of every page's derivations, "
-            "with its meaning (page, shape) on each page that uses it",
-            ":name: notation-table", ":header-rows: 1", ":widths: 1 5", "",
-            "* - Symbol", "  - Meaning (page, shape)"]
-    for tex in sorted(by_symbol, key=_sort_key):
-        rows.append(f"* - ${tex}$")
-        meanings = by_symbol[tex]
-        if len(meanings) == 1:
-            rows.append(f"  - {meanings[0]}")
-        else:
-            rows.append(f"  - * {meanings[0]}")
-            rows += [f"    * {m}" for m in meanings[1:]]
-    rows.append("```")
+    rows = []
+    for k, (title, texs) in enumerate(notation_groups(by_symbol), start=1):
+        rows += ["````{container} notation-group",
+                 f"```{{list-table}} Notation: {title}", f":name: notation-{k}",
+                 ":header-rows: 1", ":widths: 1 5", "",
+                 "* - Symbol", "  - Meaning (page, shape)"]
+        for tex in texs:
+            rows.append(f"* - ${tex}$")
+            meanings = by_symbol[tex]
+            if len(meanings) == 1:
+                rows.append(f"  - {meanings[0]}")
+            else:
+                rows.append(f"  - * {meanings[0]}")
+                rows += [f"    * {m}" for m in meanings[1:]]
+        rows += ["```", "````", ""]
     return "\n".join(rows)

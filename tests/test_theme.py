@@ -7,6 +7,8 @@
 - Search snippets hold no theme text and no hidden code; the search index, no hidden code.
 - In dark mode (and light) the check tables' caption and note have a contrast of at least 4.5.
 - The icons FontAwesome used to draw are drawn; the colour-mode button and "back to top" work.
+- What scrolls sideways gets its tab stop as the reader reaches it (or at the first Tab), not by
+  measuring the whole page at its load event.
 
 Each check is a function applied to the built site and to a copy of it broken on purpose
 (``broken_site``: the repairs removed, a heavy script put back, hidden words indexed): each check
@@ -276,6 +278,50 @@ ICONS = """() => {
 }"""
 
 
+SCROLL_BOXES = ("pre, .nboutput > .output_area, .cell_output > .output, .jp-RenderedHTMLCommon, "
+                ".pst-scrollable-table-container")  # what the theme gives a tab stop when it scrolls
+TAB_STOPS = """(selector) => [...document.querySelectorAll(selector)].map(el => ({
+    set: el.hasAttribute('tabindex'), stop: el.tabIndex, shown: el.checkVisibility(),
+    scrolls: el.scrollWidth > el.clientWidth || el.scrollHeight > el.clientHeight}))"""
+
+
+def tab_stop_problems(page, url: str) -> list[str]:
+    """Keyboard access to what scrolls, without measuring the whole page at load: the theme's
+    load listener is replaced (html[data-tab-stops]); a box far below is not measured until the
+    reader comes near it; every box measured has tabindex 0 if it scrolls and -1 if not; the first
+    press of Tab gives every box its tab stop. (At 390 px, where tables and code scroll sideways.)"""
+    size = page.viewport_size
+    page.set_viewport_size({"width": 390, "height": 800})
+    try:
+        page.goto(url, wait_until="load")
+        if page.evaluate("document.documentElement.dataset.tabStops") != "when-seen":
+            return [f"{url}: the theme's load listener measures every scrolling box at once (no html[data-tab-stops])"]
+        boxes = page.evaluate(TAB_STOPS, SCROLL_BOXES)
+        problems = []
+        if not boxes or boxes[-1]["set"]:
+            problems.append(f"{url}: the last of {len(boxes)} boxes was measured before the reader came near it")
+        if not any(b["scrolls"] for b in boxes):
+            problems.append(f"{url}: no box scrolls at 390 px (nothing to test with)")
+        # read to the end (the page grows as skipped sections are laid out: scroll until it stops)
+        while page.evaluate("(() => { const y = scrollY; scrollBy(0, 600); return scrollY > y; })()"):
+            page.wait_for_timeout(30)
+        page.wait_for_timeout(200)
+        after = page.evaluate(TAB_STOPS, SCROLL_BOXES)
+        # (a box in a closed toggle, e.g. a hidden code cell, is not seen until the reader opens it)
+        wrong = [k for k, b in enumerate(after) if b["shown"] and (not b["set"] or b["stop"] != (0 if b["scrolls"] else -1))]
+        if wrong or not any(b["shown"] for b in after):
+            problems.append(f"{url}: after reading to the end, {len(wrong)} of {sum(b['shown'] for b in after)} shown "
+                            f"boxes have a wrong or no tab stop")
+        page.goto(url, wait_until="load")
+        page.keyboard.press("Tab")
+        first_tab = page.evaluate(TAB_STOPS, SCROLL_BOXES)
+        if not all(b["set"] and b["stop"] == (0 if b["scrolls"] else -1) for b in first_tab):
+            problems.append(f"{url}: the first press of Tab did not give every box its tab stop")
+        return problems
+    finally:
+        page.set_viewport_size(size)
+
+
 def control_problems(page, url: str) -> list[str]:
     """The icons are drawn; the colour-mode button steps system → light → dark → system; "back to
     top" shows when the reader scrolls up (below 1200 px: sphinx-book-theme hides it on wider
@@ -428,6 +474,12 @@ def test_check_tables_are_legible_in_dark_and_light_mode(tab, server, built_site
     assert not problems + errors, "\n".join(problems + errors)
 
 
+def test_scrolling_boxes_get_tab_stops_as_the_reader_reaches_them(tab, server):
+    page, errors = tab
+    problems = tab_stop_problems(page, server + "notation.html") + tab_stop_problems(page, server + f"{HIDDEN_PAGE}.html")
+    assert not problems + errors, "\n".join(problems + errors)
+
+
 def test_icons_colour_mode_and_back_to_top(tab, server):
     page, errors = tab
     problems = control_problems(page, server + f"{HIDDEN_PAGE}.html")
@@ -462,6 +514,7 @@ def test_each_check_fails_on_a_site_broken_on_purpose(browser, broken_server, br
     found["weight"] = weight_problems(browser, broken_server + "heavy.html")
     found["contrast"] = contrast_problems(page, url, "dark")
     found["icons"] = control_problems(page, url)
+    found["tab stops"] = tab_stop_problems(page, url)
 
     # the index as Sphinx writes it without light_theme's no-search marks: hidden code filed under the page
     hidden, visible = doctree_words(broken_site, HIDDEN_PAGE)
@@ -477,6 +530,7 @@ def test_each_check_fails_on_a_site_broken_on_purpose(browser, broken_server, br
         "secondary 390": "no nav.page-toc a is clickable", "secondary 800": "no nav.page-toc a is clickable",
         "collapse": "still clickable (the sidebar did not collapse)",
         "weight": "heavy.html: a cold load fetches", "contrast": "has contrast", "icons": "is not drawn",
+        "tab stops": "measures every scrolling box at once",
         "index": "", "snippet theme": "holds the theme's 'Contents'", "snippet hidden": "holds hidden code",
     }
     missed = {k: found[k] for k, needle in expected.items() if not any(needle in str(p) for p in found[k])}

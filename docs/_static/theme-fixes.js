@@ -16,6 +16,53 @@
   html.dataset.theme = mode === "auto" ? (dark ? "dark" : "light") : mode;
 })();
 
+/* Keyboard access to what scrolls sideways, without laying out the whole page at its load event.
+   pydata's "load" listener (addTabStopsToScrollableElements) gives every code block, cell output
+   and table box tabindex 0 if it scrolls (a keyboard user can focus it and scroll it) and -1 if
+   not; to know, it measures all of them at once, which lays out every section the browser had
+   skipped as off screen (content-visibility, derivations.css): 350 ms on the notation page, the
+   longest part of its load. Its listener is not added (it is recognised by the script that adds
+   it); instead each of those elements gets the same tabindex when it first comes near the screen
+   (laid out by then, so measuring it costs nothing more) and when it is there after a change of
+   the window's width, and all of them at once at the first press of Tab (before the focus moves).
+   html[data-tab-stops] says which of the two ran: "when-seen" here, absent if the theme's did. */
+const SCROLL_BOXES = ["pre", ".nboutput > .output_area", ".cell_output > .output", ".jp-RenderedHTMLCommon",
+  ".pst-scrollable-table-container"].join(", ");
+
+(() => {
+  const add = window.addEventListener;
+  window.addEventListener = function (type, listener, options) {
+    const script = document.currentScript;
+    if (type === "load" && script && /\/pydata-sphinx-theme\.js/.test(script.src)) {
+      document.documentElement.dataset.tabStops = "when-seen";
+      return undefined;
+    }
+    return add.call(this, type, listener, options);
+  };
+  document.addEventListener("DOMContentLoaded", () => { window.addEventListener = add; }, { once: true });
+})();
+
+function tabStopsWhenSeen() {
+  if (document.documentElement.dataset.tabStops !== "when-seen") return; // the theme's listener runs
+  const boxes = [...document.querySelectorAll(SCROLL_BOXES)];
+  const scrolls = (el) => el.scrollWidth > el.clientWidth || el.scrollHeight > el.clientHeight;
+  const set = (els) => {
+    const stops = els.map((el) => (scrolls(el) ? 0 : -1)); // every measure first, then every change
+    els.forEach((el, k) => { el.tabIndex = stops[k]; });
+  };
+  const seen = new IntersectionObserver((entries) => {
+    set(entries.filter((e) => e.isIntersecting).map((e) => e.target));
+  }, { rootMargin: "300px 0px" });
+  const observeAll = () => { seen.disconnect(); boxes.forEach((el) => seen.observe(el)); };
+  observeAll();
+  let width = window.innerWidth;
+  window.addEventListener("resize", () => {
+    if (window.innerWidth !== width) { width = window.innerWidth; observeAll(); }
+  }, { passive: true });
+  document.addEventListener("keydown", (event) => { if (event.key === "Tab") set(boxes); },
+    { capture: true, once: true });
+}
+
 /* The sidebar toggles (pydata/pydata-sphinx-theme#2451, executablebooks/sphinx-book-theme#988).
    Both themes' scripts attach their listeners to document.querySelector(".primary-toggle") (and
    ".secondary-toggle"): the first such button, pydata's header button, which sphinx-book-theme
@@ -94,4 +141,5 @@ document.addEventListener("DOMContentLoaded", () => {
   cycleColorMode();
   backToTop();
   searchSnippetsFromArticle();
+  tabStopsWhenSeen();
 });
