@@ -80,6 +80,7 @@ from .core import shown_product as _mul
 from .lstm_gates import sigma
 from .oracles import CheckTable, crosscheck, whole_gradient_table
 from .sigmoid_neuron import sigmoid_slope, tanh_slope
+from .softmax_ce import ce_grad, log_softmax
 
 TITLE = ("Joint entity–relation extraction: the tagger's α-weighted output gradient and its route back; "
          "the relation classifier's max-pooled CNN")
@@ -567,12 +568,12 @@ class TaggerModel:
             yv = P["Wy"] @ T_new + P["by"][:, None]
             pv = _softmax(yv)
             g, w = gold[t], weight[t]
-            J -= float(np.sum(w * np.log(pv[g, cols])))
+            J -= float(np.sum(w * log_softmax(yv)[g, cols]))  # not log p: p rounds to 0 at a large gap
             # the slopes from the pre-activations: σ(1 − σ) and 1 − tanh² lose every digit where a gate saturates
             slope = {"i": sigmoid_slope(pre["i"]), "f": sigmoid_slope(pre["f"]), "z": tanh_slope(pre["c"]),
                      "o": sigmoid_slope(pre["o"]), "tc": tanh_slope(c_new)}
             steps.append(dict(h=h, s=s, c=c, T=T, i=ig, f=fg, z=zg, o=og, c_new=c_new, tc=tc, pre=pre, slope=slope,
-                              s_new=s_new, T_new=T_new, p=pv, w=w, g=g))
+                              s_new=s_new, T_new=T_new, y=yv, p=pv, w=w, g=g))
             s, c, T = s_new, c_new, T_new
         return J, dict(wid=wid, real=real, rev=rev, cf=cf, cb=cb, steps=steps)
 
@@ -595,7 +596,7 @@ class TaggerModel:
             st = steps[t]
             e_ = np.zeros_like(st["p"])
             e_[st["g"], cols] = 1.0
-            dyv = st["w"] * (st["p"] - e_)                         # ∂ℒ/∂y_t (output layer)
+            dyv = st["w"] * ce_grad(st["y"], e_)                   # ∂ℒ/∂y_t = ω(p − e), to full relative precision
             G["Wy"] += dyv @ st["T_new"].T
             G["by"] += dyv.sum(axis=1)
             dT = P["Wy"].T @ dyv + dT_next                         # T_t also feeds step t + 1
@@ -813,22 +814,25 @@ class RelationClassifier:
         u = V @ m + bV
         p = np.exp(u - u.max())
         p /= p.sum()
-        cache = dict(x=x, windows=windows, v=v, star=star, m=m, p=p)
+        # the pooled pre-activations' slope 1 − tanh², from g (not 1 − m², 0 where a filter saturates)
+        slope = tanh_slope(g[np.arange(filters), star])
+        cache = dict(x=x, windows=windows, g=g, v=v, star=star, m=m, u=u, p=p, slope=slope)
         if gold is None:
             return p, None, cache
         k = self.relations.index(gold) if isinstance(gold, str) else int(gold)
         cache["gold"] = k
-        return p, float(-np.log(p[k])), cache
+        return p, float(-log_softmax(u)[k]), cache  # not −log p_k: p_k rounds to 0 at a large gap
 
     def backward(self, cache) -> dict:
         """Gradients of L for F, bF, V, bV and the merged input x (same shapes)."""
         F, V = self.params["F"], self.params["V"]
         filters, width, _ = F.shape
-        du = cache["p"].copy()
-        du[cache["gold"]] -= 1                                 # ∂L/∂u = p − e (softmax-CE)
+        gold = np.zeros_like(cache["p"])
+        gold[cache["gold"]] = 1.0
+        du = ce_grad(cache["u"], gold)                         # ∂L/∂u = p − e (softmax-CE), full relative precision
         dm = V.T @ du                                          # ∂L/∂m_f
         star, m = cache["star"], cache["m"]
-        dg = dm * (1 - m ** 2)                                 # at the pooled position only (rc-pool)
+        dg = dm * cache["slope"]                               # at the pooled position only (rc-pool)
         dF = dg[:, None, None] * cache["windows"][star]        # (rc-filter): its window's inputs
         dx = np.zeros_like(cache["x"])
         for f in range(filters):                               # (rc-input): the pooled window's words

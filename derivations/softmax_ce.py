@@ -247,10 +247,51 @@ def cross_entropy(z, y):
 
 
 def cross_entropy_grad(z, y):
-    """∂CE/∂z = ŷ Σy − y (:func:`gradient_derivation` before Σy = 1 is used)."""
+    """∂CE/∂z = ŷ Σy − y (:func:`gradient_derivation` before Σy = 1 is used), accurate to a few
+    ulps in relative terms (:func:`ce_grad`): at the true class of a confident prediction it is
+    −Σ_{j≠k} ŷ_j, about 1e-17 at a logit gap of 40, which ŷ_k − 1 rounds to 0."""
     z = _as_logits(z)
     y = _check_target(z, y)
-    return softmax(z) * y.sum() - y
+    return ce_grad(z, y)
+
+
+def sum_of_others(v, axis: int = 0):
+    """Σ_{j≠i} v_j for every i along ``axis``: the entries before i plus the entries after it,
+    each a running sum, never (Σ_j v_j) − v_i, which loses every digit when v_i is most of the sum.
+
+    >>> sum_of_others(np.array([1.0, 1e-20, 2e-20]))
+    array([3.e-20, 1.e+00, 1.e+00])
+    """
+    v = np.moveaxis(np.asarray(v, dtype=float), axis, 0)
+    zero = np.zeros_like(v[:1])
+    before = np.concatenate((zero, np.cumsum(v[:-1], axis=0)))
+    after = np.concatenate((np.cumsum(v[:0:-1], axis=0)[::-1], zero))
+    return np.moveaxis(before + after, 0, axis)
+
+
+def ce_grad(v, y, axis: int = 0):
+    r"""ŷ Σy − y along ``axis`` (ŷ = softmax of ``v`` there), computed as
+    :math:`(e_i \sum_{j 
+e i} y_j - y_i \sum_{j 
+e i} e_j) / \sum_j e_j` with
+    :math:`e = \exp(v - \max v)`, the same number in exact arithmetic (multiply out
+    :math:`e_i \sum_j y_j - y_i \sum_j e_j`). For a one-hot target one of the two terms is 0, so
+    no digit cancels: every entry is accurate in relative terms, the true class's
+    :math:`-\sum_{j 
+e k} \hat y_j` too, for logit gaps up to about 700 (where
+    :math:`e^{-	ext{gap}}` leaves float64's normal range)."""
+    v = np.asarray(v, dtype=float)
+    y = np.asarray(y, dtype=float)
+    e = np.exp(v - v.max(axis=axis, keepdims=True))
+    return (e * sum_of_others(y, axis) - y * sum_of_others(e, axis)) / e.sum(axis=axis, keepdims=True)
+
+
+def log_softmax(v, axis: int = 0):
+    """log softmax(v) along ``axis``, as v − max v − log Σ e^{v − max v}: finite where softmax
+    rounds an entry to 0 (a logit gap beyond about 745), so a cross-entropy never reads log 0."""
+    v = np.asarray(v, dtype=float)
+    shifted = v - v.max(axis=axis, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
 
 @functools.cache

@@ -275,3 +275,74 @@ def test_the_decoders_gate_slopes_keep_their_relative_precision_where_gates_satu
                 for a, got in zip(np.ravel(pre), np.ravel(st["slope"][name])):
                     ref = float(slope(a))
                     assert abs(got - ref) <= 6e-16 * ref + 1e-300, (name, a, got, ref)
+
+
+def _mp_output_gradient(u, gold):
+    """p − e of the scores ``u`` at 60 digits, and −log p_gold (mpmath: independent of the code)."""
+    import mpmath as mp
+
+    with mp.workdps(60):
+        e = [mp.exp(mp.mpf(float(v))) for v in u]
+        total = mp.fsum(e)
+        # the gold entry p_k − 1 as −Σ_{j≠k} p_j: 1 − p_k can be far below 60 digits
+        others = mp.fsum(q for r, q in enumerate(e) if r != gold)
+        return [q / total if r != gold else -others / total for r, q in enumerate(e)], -mp.log(e[gold] / total)
+
+
+def _ulps_allowed(u):
+    """What the output gradient's entries may be off by, relatively: a few ulps, times the
+    condition number |u_i − max u| of e^{u_i − max u} (the subtraction rounds)."""
+    u = np.asarray(u, dtype=float)
+    return (4 + np.abs(u - u.max())) * np.finfo(float).eps
+
+
+def test_the_tagger_at_confident_scores_keeps_its_loss_finite_and_its_output_gradient_exact():
+    """Output weights ×300 make the tag scores hundreds apart: log p of a wrong gold tag would be
+    log 0 = −∞ and p_k − 1 would round to 0; the loss must be finite and ∂J/∂y as exact as p − e
+    computed at 60 digits (a few ulps, relatively)."""
+    import mpmath as mp
+
+    rng = np.random.default_rng(3)
+    model = topic.TaggerModel.create(topic.VOCAB, topic.TAGS, emb=3, hidden=3, dec=4, rng=rng)
+    model.params["Wy"] = model.params["Wy"] * 300.0
+    words, tags = topic.CORPUS[0]
+    J, cache = model.forward(words, tags)
+    assert np.isfinite(J)
+    ref_J = 0
+    for st in cache["steps"]:
+        ref, loss = _mp_output_gradient(st["y"][:, 0], int(st["g"][0]))
+        ref_J += float(st["w"][0]) * loss
+        got = st["w"][0] * topic.ce_grad(st["y"][:, :1], (np.arange(len(ref)) == st["g"][0])[:, None].astype(float))[:, 0]
+        allowed = _ulps_allowed(st["y"][:, 0])
+        for g_, r, tol in zip(got, ref, allowed):
+            r = float(st["w"][0]) * r
+            assert abs(g_ - float(r)) <= tol * abs(float(r)) + 1e-300, (g_, r)
+    assert close(J, float(ref_J), rtol=1e-13)
+    G = model.backward(cache)
+    leaves = [a for v in G.values() for a in (v.values() if isinstance(v, dict) else [v]) if a is not None]
+    assert leaves and all(np.all(np.isfinite(a)) for a in leaves)
+
+
+def test_the_relation_classifier_at_confident_scores():
+    """The same for the relation classifier's softmax (scores ×400), and its pooled slope where the
+    filters saturate (1 − m² would be 0 there; 1 − tanh² of g is not)."""
+    import mpmath as mp
+
+    rng = np.random.default_rng(7)
+    rc = topic.RelationClassifier.create(5, filters=3, width=2, rng=rng)
+    rc.params["V"] = rc.params["V"] * 400.0
+    rc.params["F"] = rc.params["F"] * 60.0
+    x = rng.normal(size=(6, 5))
+    for gold in range(len(topic.RELATIONS)):
+        _, loss, cache = rc.forward(x, gold)
+        ref, ref_loss = _mp_output_gradient(cache["u"], gold)
+        assert np.isfinite(loss) and close(loss, float(ref_loss), rtol=1e-13)
+        G = rc.backward(cache)
+        for g_, r, tol in zip(G["bV"], ref, _ulps_allowed(cache["u"])):
+            assert abs(g_ - float(r)) <= tol * abs(float(r)) + 1e-300, (gold, g_, r)
+    with mp.workdps(60):
+        for f, (t, s) in enumerate(zip(cache["star"], cache["slope"])):
+            gp = float(cache["g"][f, t])
+            ref = float(1 / mp.cosh(mp.mpf(gp)) ** 2)
+            assert abs(s - ref) <= (4 + 2 * abs(gp)) * np.finfo(float).eps * ref + 1e-300, (s, ref)
+    assert np.min(cache["slope"]) < 1e-20  # the filters do saturate here (else the check says little)

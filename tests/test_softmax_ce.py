@@ -104,3 +104,60 @@ def test_numeric_tables_pass_and_use_two_oracles():
     assert all(t.passed for t in tables)
     oracles = [r["oracle"] for r in tables[0].rows]
     assert any("autograd" in o for o in oracles) and any("mpmath" in o or "complex" in o for o in oracles)
+
+
+def _mp_ce_grad(logits, target):
+    """ŷ Σy − y at 80 digits (mpmath: shares nothing with the NumPy code)."""
+    with mpmath.workdps(80):
+        e = [mpmath.exp(mpmath.mpf(v)) for v in logits]
+        total = mpmath.fsum(e)
+        ysum = mpmath.fsum(mpmath.mpf(t) for t in target)
+        return [q / total * ysum - mpmath.mpf(t) for q, t in zip(e, target)]
+
+
+def _relative_errors(got, ref):
+    return [abs(float((mpmath.mpf(float(g)) - r) / r)) if r != 0 else abs(float(g)) for g, r in zip(got, ref)]
+
+
+@pytest.mark.parametrize("gap", [1.0, 20.0, 40.0, 100.0, 300.0, 700.0])
+@pytest.mark.parametrize("true", [0, 1, 2])
+def test_the_gradient_is_accurate_in_relative_terms_at_any_gap(gap, true):
+    """The true class of a confident prediction: −Σ_{j≠k} ŷ_j ≈ −e^{−gap}, to a few ulps, and every
+    other entry too (a winner, a loser, the middle class as the target)."""
+    logits = [gap, 0.0, gap / 2]  # every entry's gap to the largest ≤ 700: e^{-gap} stays a normal float
+    target = [1.0 if q == true else 0.0 for q in range(3)]
+    errs = _relative_errors(topic.cross_entropy_grad(np.array(logits), np.array(target)), _mp_ce_grad(logits, target))
+    assert max(errs) <= 8 * np.finfo(float).eps, errs
+
+
+def test_the_plain_form_would_fail_that_test():
+    """softmax(z) − y (the form this replaced) rounds the winner's entry to 0 at a gap of 40: the
+    test above can fail."""
+    logits, target = [40.0, 0.0, -20.0], [1.0, 0.0, 0.0]
+    plain = topic.softmax(np.array(logits)) - np.array(target)
+    assert max(_relative_errors(plain, _mp_ce_grad(logits, target))) > 0.5
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_soft_targets_and_columns_match_the_reference(seed):
+    """Any target (not summing to one), and the column-wise form the tagger uses."""
+    rng = np.random.default_rng(seed)
+    V = rng.normal(0, 30, size=(5, 4))
+    Y = rng.uniform(0, 1, size=(5, 4))
+    got = topic.ce_grad(V, Y, axis=0)
+    for b in range(4):
+        ref = _mp_ce_grad(V[:, b].tolist(), Y[:, b].tolist())
+        assert np.allclose(got[:, b], [float(r) for r in ref], rtol=1e-12, atol=1e-15)
+    assert np.allclose(topic.ce_grad(V.T, Y.T, axis=1), got.T, rtol=0, atol=0)
+
+
+def test_sum_of_others_and_log_softmax():
+    v = np.array([3.0, 1e-30, 2e-30, 4.0])
+    assert topic.sum_of_others(v).tolist() == [4.0 + 3e-30, 7.0, 7.0, 3.0 + 3e-30]
+    with mpmath.workdps(50):
+        logits = [800.0, 0.0, -5.0]
+        ref = [mpmath.mpf(x) - mpmath.log(mpmath.fsum(mpmath.exp(mpmath.mpf(u)) for u in logits)) for x in logits]
+    got = topic.log_softmax(np.array(logits))
+    assert np.all(np.isfinite(got)) and np.allclose(got, [float(r) for r in ref], rtol=1e-15)
+    with np.errstate(divide="ignore"):
+        assert np.log(topic.softmax(np.array(logits)))[1] == -np.inf  # what log_softmax avoids
