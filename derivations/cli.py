@@ -14,6 +14,7 @@ import os
 import re
 import sys
 import time
+import unicodedata
 from concurrent.futures import ProcessPoolExecutor
 
 import sympy as sp
@@ -46,10 +47,25 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _greek(name: str) -> str:
+    r"""The letter a LaTeX command names (``sigma`` → σ, ``Delta`` → Δ, ``varepsilon`` → ε), or ""
+    for another command (``\mathcal``, ``\mathrm``: their argument stays)."""
+    if name == "ell":
+        return "ℓ"
+    letter = name[3:] if name.startswith("var") else name
+    case = "CAPITAL" if letter[:1].isupper() else "SMALL"
+    try:
+        return unicodedata.lookup(f"GREEK {case} LETTER {letter.upper().replace('LAMBDA', 'LAMDA')}")
+    except KeyError:
+        return ""
+
+
 def _plain(latex_name: str) -> str:
-    r"""A result's LaTeX name for the terminal: ``\hat y_{1}`` → ``ŷ_1``."""
+    r"""A result's LaTeX name for the terminal: ``\hat y_{1}`` → ``ŷ_1``, ``\sigma`` → ``σ``,
+    ``\mathcal{J}`` → ``J``."""
     out = latex_name.replace(r"\hat y", "ŷ").replace(r"\hat{y}", "ŷ")
-    return re.sub(r"\\[A-Za-z]+|[{} ]", "", out)
+    out = re.sub(r"\\([A-Za-z]+)", lambda m: _greek(m.group(1)), out)
+    return re.sub(r"[{} ]", "", out)
 
 
 def _results_text(topic) -> list[str]:

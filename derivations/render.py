@@ -368,6 +368,9 @@ class _Latex(LatexPrinter):
 
 
 class _Text(StrPrinter):
+    def _print_Equality(self, expr):  # "a = b", not StrPrinter's "Eq(a, b)"
+        return f"{self._print(expr.lhs)} = {self._print(expr.rhs)}"
+
     def _print_prime(self, form):
         f, order, arg = form
         return f"{f.__name__}{chr(39) * order}({self._print(arg)})"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import subprocess
 import sys
@@ -17,6 +19,16 @@ from reference import close, mp_partial
 
 
 def run(*args):
+    """``derive *args`` in this process (so mutation testing sees the code it runs): its exit
+    code, standard output and standard error."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = cli.main(list(args))
+    return types.SimpleNamespace(returncode=code, stdout=out.getvalue(), stderr=err.getvalue())
+
+
+def run_command(*args):
+    """The console command itself, in a process of its own."""
     return subprocess.run([sys.executable, "-m", "derivations", *args], capture_output=True, text=True,
                           timeout=300)
 
@@ -99,7 +111,7 @@ def test_check_reports_the_induction_proofs(capsys):
 
 def test_json_is_what_the_command_prints():
     """The console command itself (not only main()) prints the JSON form."""
-    proc = run("show", "sigmoid_neuron", "--format", "json")
+    proc = run_command("show", "sigmoid_neuron", "--format", "json")
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["topic"] == "sigmoid_neuron"
 
@@ -114,7 +126,7 @@ def test_show_text_and_latex(capsys):
 @pytest.mark.parametrize("args, needle", [
     (("show", "no_such_topic"), "valid topics: " + ", ".join(registry.TOPICS)),
     (("check", "softmax_ce", "nope"), "unknown topic 'nope'"),
-    (("show", "softmax_ce", "--format", "xml"), "unknown format 'xml'"),
+    (("show", "softmax_ce", "--format", "xml"), "unknown format 'xml'; choose one of: text, latex, json"),
     (("frobnicate",), "invalid choice"),
     ((), "required"),
 ])
@@ -175,3 +187,90 @@ def test_check_exits_1_when_a_numeric_table_fails(monkeypatch, capsys):
     assert cli.main(["check", "fake_table"]) == 1
     out = capsys.readouterr().out
     assert "FAIL fake_table: d(x³)/dx against the oracles" in out and "all checks hold" not in out
+
+
+@pytest.mark.parametrize("name, plain", [(r"\hat y_{1}", "ŷ_1"), (r"\hat{y}_{k}", "ŷ_k"), (r"\sigma", "σ"),
+                                         (r"\mathcal{J}", "J"), (r"\Delta_{t}", "Δ_t"), (r"P_{1}", "P_1"),
+                                         (r"\varepsilon", "ε"), (r"\lambda", "λ"), (r"\ell", "ℓ")])
+def test_result_names_print_as_plain_text(name, plain):
+    assert cli._plain(name) == plain
+
+
+def test_show_text_lays_out_each_derivation_and_names_every_result(capsys):
+    """The title line, a blank line; each derivation's text, its summary in brackets, a blank
+    line; the results' heading, then one line per result: ∂name/∂variable = expression, with its
+    conditions as equations (gumbel_max: a result named σ; exercises: one with a condition)."""
+    for name in ("gumbel_max", "exercises"):
+        topic = registry.load(name)
+        lines = show(capsys, name).rstrip("\n").split("\n")
+        assert lines[:2] == [f"{name}: {topic.title}", ""]
+        at = 2
+        for d in topic.derivations():
+            body = d.text().split("\n")
+            assert lines[at:at + len(body)] == body and lines[at + len(body):at + len(body) + 2] == [f"  [{d.summary()}]", ""]
+            at += len(body) + 2
+        assert lines[at] == "Results (checked against independent oracles by 'derive check'):"
+        shown = lines[at + 1:]
+        assert len(shown) == len(topic.results())
+        for line, r in zip(shown, topic.results()):
+            assert line.startswith(f"  ∂{cli._plain(r.name) if r.name else '(' + cli.text(r.of) + ')'}/∂{r.wrt} = ")
+            assert "∂/∂" not in line
+            if r.where:
+                assert "Eq(" not in line
+                assert line.endswith("    where " + ", ".join(f"{cli.text(e.lhs)} = {cli.text(e.rhs)}" for e in r.where))
+    assert any("    where " in ln for ln in show(capsys, "exercises").split("\n"))
+
+
+def test_show_latex_heads_each_derivation_and_the_results(capsys):
+    topic = registry.load("softmax_ce")
+    tex = show(capsys, "softmax_ce", "--format", "latex").split("\n")
+    for d in topic.derivations():
+        assert f"% {d.title} ({d.summary()})" in tex
+    assert tex.count("% Results") == 1
+
+
+def test_check_writes_to_the_stream_it_is_given_and_times_each_topic(capsys):
+    import time
+
+    buf = io.StringIO()
+    start = time.perf_counter()
+    assert cli.check(["sigmoid_neuron"], out=buf) == 0
+    wall = time.perf_counter() - start
+    assert capsys.readouterr().out == ""
+    lines = buf.getvalue().splitlines()
+    assert all(ln.startswith(("ok   sigmoid_neuron: ", "     sigmoid_neuron: ", "all checks hold: ")) for ln in lines)
+    took = [float(ln.split(": ")[1].split()[0]) for ln in lines if ln.startswith("     sigmoid_neuron: ")]
+    total = float(lines[-1].split(" in ")[1].split()[0])
+    assert len(took) == 1 and 0 <= took[0] <= wall + 0.05 and 0 <= total <= wall + 0.05
+
+
+def test_a_failing_result_fails_the_check(monkeypatch, capsys):
+    """A topic whose derivations hold but whose published result is not the derivative of its
+    expression: exit 1, and the line names the results."""
+    from derivations.core import Result
+
+    x = sp.Symbol("x_res", real=True)
+    good = Derivation("good_chain", "good", sp.Derivative(x**2, x)).step(2 * x, "power rule")
+    mod = _fake_topic("fake_result", good)
+    mod.results = lambda: [Result(x**3, x, 2 * x**2, name="x^3")]
+    monkeypatch.setitem(sys.modules, "derivations.fake_result", mod)
+    monkeypatch.setattr(registry, "TOPICS", registry.TOPICS + ("fake_result",))
+    assert cli.main(["check", "fake_result"]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL fake_result: results: " in out and "all checks hold" not in out
+
+
+def test_a_check_that_cannot_run_is_one_line_on_stderr_exit_1(monkeypatch):
+    from derivations.core import DerivationError
+
+    x = sp.Symbol("x_err", real=True)
+    mod = _fake_topic("fake_error", Derivation("good_chain", "good", sp.Derivative(x**2, x)).step(2 * x, "power rule"))
+
+    def broken():
+        raise DerivationError("the oracle table cannot be built")
+    mod.numeric_checks = broken
+    monkeypatch.setitem(sys.modules, "derivations.fake_error", mod)
+    monkeypatch.setattr(registry, "TOPICS", registry.TOPICS + ("fake_error",))
+    proc = run("check", "fake_error")
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines() == ["derive: check failed: the oracle table cannot be built"]
