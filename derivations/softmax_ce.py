@@ -271,15 +271,13 @@ def sum_of_others(v, axis: int = 0):
 
 def ce_grad(v, y, axis: int = 0):
     r"""ŷ Σy − y along ``axis`` (ŷ = softmax of ``v`` there), computed as
-    :math:`(e_i \sum_{j 
-e i} y_j - y_i \sum_{j 
-e i} e_j) / \sum_j e_j` with
-    :math:`e = \exp(v - \max v)`, the same number in exact arithmetic (multiply out
-    :math:`e_i \sum_j y_j - y_i \sum_j e_j`). For a one-hot target one of the two terms is 0, so
-    no digit cancels: every entry is accurate in relative terms, the true class's
-    :math:`-\sum_{j 
-e k} \hat y_j` too, for logit gaps up to about 700 (where
-    :math:`e^{-	ext{gap}}` leaves float64's normal range)."""
+
+    .. math:: \frac{e_i \sum_{j \ne i} y_j - y_i \sum_{j \ne i} e_j}{\sum_j e_j}, \qquad e = \exp(v - \max v),
+
+    the same number in exact arithmetic (multiply out :math:`e_i \sum_j y_j - y_i \sum_j e_j`).
+    For a one-hot target one of the two terms is 0, so no digit cancels: every entry is accurate
+    in relative terms, the true class's :math:`-\sum_{j \ne k} \hat y_j` too, for logit gaps up
+    to about 700 (where :math:`e^{-700}` is near the end of float64's normal range)."""
     v = np.asarray(v, dtype=float)
     y = np.asarray(y, dtype=float)
     e = np.exp(v - v.max(axis=axis, keepdims=True))
