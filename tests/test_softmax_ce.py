@@ -161,3 +161,16 @@ def test_sum_of_others_and_log_softmax():
     assert np.all(np.isfinite(got)) and np.allclose(got, [float(r) for r in ref], rtol=1e-15)
     with np.errstate(divide="ignore"):
         assert np.log(topic.softmax(np.array(logits)))[1] == -np.inf  # what log_softmax avoids
+
+
+@pytest.mark.parametrize("size", [2, 3, 5])
+def test_the_accurate_form_is_the_gradient_symbolically(size):
+    """ce_grad's formula (its docstring) equals ŷ_i Σy − y_i in exact arithmetic, every i."""
+    e = sp.symbols(f"e1:{size + 1}", positive=True)
+    yy = sp.symbols(f"y1:{size + 1}", nonnegative=True)
+    total = sum(e)
+    for q in range(size):
+        others_y = sum(yy[r] for r in range(size) if r != q)
+        others_e = sum(e[r] for r in range(size) if r != q)
+        accurate = (e[q] * others_y - yy[q] * others_e) / total
+        assert sp.simplify(accurate - (e[q] / total * sum(yy) - yy[q])) == 0
