@@ -274,3 +274,76 @@ def test_a_check_that_cannot_run_is_one_line_on_stderr_exit_1(monkeypatch):
     proc = run("check", "fake_error")
     assert proc.returncode == 1
     assert proc.stderr.strip().splitlines() == ["derive: check failed: the oracle table cannot be built"]
+
+
+def _help(*args) -> str:
+    """``derive *args --help``: argparse prints the help and exits 0."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), pytest.raises(SystemExit) as exit_:
+        cli.main([*args, "--help"])
+    assert exit_.value.code == 0
+    return " ".join(out.getvalue().split())   # argparse wraps lines at the terminal's width
+
+
+def test_help_says_what_each_command_and_option_does():
+    """A reader's first question: what the tool is, its three commands and what each takes."""
+    top = _help()
+    assert top.startswith("usage: derive [-h] {list,show,check} ...")
+    assert "Machine-checked derivations of neural-network gradients." in top
+    for command, says in (("list", "one line per topic: its name, then its title"),
+                          ("show", "print a topic's derivations and results"),
+                          ("check", "run every step check and numeric cross-check")):
+        assert f"{command} {says}" in top
+    show_help = _help("show")
+    assert show_help.startswith("usage: derive show [-h] [--format FORMAT] topic")
+    assert "--format FORMAT text (default), latex or json" in show_help
+    assert all(f in show_help for f in cli.FORMATS)
+    check_help = _help("check")
+    assert check_help.startswith("usage: derive check [-h] [topics ...]")
+    assert "topics topics to check (default: all)" in check_help
+
+
+def test_json_reasons_name_the_start_and_the_conditions_each_step_uses(capsys):
+    """Each derivation's steps appear in order: the first as 'start: <title>', every other with
+    its reason, followed by '; using <condition>, …' when it starts to use conditions (softmax_ce:
+    the step that uses Σ y = 1)."""
+    from derivations.core import Induction
+
+    topic = registry.load("softmax_ce")
+    doc = json.loads(show(capsys, "softmax_ce", "--format", "json"))
+    expected = []
+    for d in topic.derivations():
+        if isinstance(d, Induction):
+            continue
+        for k, st in enumerate(d.steps):
+            why = f"start: {d.title}" if k == 0 else st.why
+            if st.given:
+                why += "; using " + ", ".join(c.text() for c in st.given)
+            expected.append((why, st.expr, d.step_latex(k)))
+    assert [s["why"] for s in doc["steps"]] == [w for w, _, _ in expected]
+    assert [s["expr"] for s in doc["steps"]] == [sp.srepr(e) for _, e, _ in expected]   # exactly, unevaluated
+    assert [s["latex"] for s in doc["steps"]] == [t for _, _, t in expected]
+    using = [s["why"] for s in doc["steps"] if "; using " in s["why"]]
+    assert using and all(w.count("; using ") == 1 for w in using)
+    assert sum(w.startswith("start: ") for w in (s["why"] for s in doc["steps"])) == \
+        sum(not isinstance(d, Induction) for d in topic.derivations())
+
+
+def test_show_text_writes_each_result_whole(monkeypatch, capsys):
+    """A result line is '  ∂<name>/∂<variable> = <expression>', then its conditions after
+    '    where ' joined by ', '; a result without a name shows the expression it differentiates,
+    in parentheses."""
+    from derivations.core import Result
+
+    x, y = sp.Symbol("x_txt", real=True), sp.Symbol("y_txt", real=True)
+    mod = _fake_topic("fake_text", Derivation("good_chain", "good", sp.Derivative(x**2, x)).step(2 * x, "power rule"))
+    mod.results = lambda: [Result(x**2 * y, x, 2 * x * y, name=r"\sigma_{1}"),
+                           Result(x**3, x, 3 * x**2),
+                           Result(x * y, x, y, name="P", where=[sp.Eq(y, 2 * x), sp.Eq(x, 3)])]
+    monkeypatch.setitem(sys.modules, "derivations.fake_text", mod)
+    monkeypatch.setattr(registry, "TOPICS", registry.TOPICS + ("fake_text",))
+    lines = show(capsys, "fake_text").rstrip("\n").split("\n")
+    at = lines.index("Results (checked against independent oracles by 'derive check'):")
+    assert lines[at + 1:] == ["  ∂σ_1/∂x_txt = 2*x_txt*y_txt",
+                              "  ∂(x_txt**3)/∂x_txt = 3*x_txt**2",
+                              "  ∂P/∂x_txt = y_txt    where y_txt = 2*x_txt, x_txt = 3"]
