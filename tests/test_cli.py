@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import re
 import subprocess
 import sys
 import types
@@ -225,7 +226,9 @@ def test_show_latex_heads_each_derivation_and_the_results(capsys):
     topic = registry.load("softmax_ce")
     tex = show(capsys, "softmax_ce", "--format", "latex").split("\n")
     for d in topic.derivations():
-        assert f"% {d.title} ({d.summary()})" in tex
+        at = tex.index(f"% {d.title} ({d.summary()})")
+        body = d.latex().split("\n")
+        assert tex[at + 1:at + 1 + len(body)] == body and tex[at + 1 + len(body)] == ""   # a blank line after each
     assert tex.count("% Results") == 1
 
 
@@ -282,23 +285,28 @@ def _help(*args) -> str:
     with contextlib.redirect_stdout(out), pytest.raises(SystemExit) as exit_:
         cli.main([*args, "--help"])
     assert exit_.value.code == 0
-    return " ".join(out.getvalue().split())   # argparse wraps lines at the terminal's width
+    return out.getvalue()
+
+
+def _words(text: str) -> str:
+    return " ".join(text.split())   # argparse wraps lines at the terminal's width
 
 
 def test_help_says_what_each_command_and_option_does():
     """A reader's first question: what the tool is, its three commands and what each takes."""
-    top = _help()
+    raw = _help()
+    assert "\n\nMachine-checked derivations of neural-network gradients.\n\n" in raw   # the description, alone
+    top = _words(raw)
     assert top.startswith("usage: derive [-h] {list,show,check} ...")
-    assert "Machine-checked derivations of neural-network gradients." in top
     for command, says in (("list", "one line per topic: its name, then its title"),
                           ("show", "print a topic's derivations and results"),
                           ("check", "run every step check and numeric cross-check")):
         assert f"{command} {says}" in top
-    show_help = _help("show")
+    show_help = _words(_help("show"))
     assert show_help.startswith("usage: derive show [-h] [--format FORMAT] topic")
     assert "--format FORMAT text (default), latex or json" in show_help
     assert all(f in show_help for f in cli.FORMATS)
-    check_help = _help("check")
+    check_help = _words(_help("check"))
     assert check_help.startswith("usage: derive check [-h] [topics ...]")
     assert "topics topics to check (default: all)" in check_help
 
@@ -347,3 +355,46 @@ def test_show_text_writes_each_result_whole(monkeypatch, capsys):
     assert lines[at + 1:] == ["  ∂σ_1/∂x_txt = 2*x_txt*y_txt",
                               "  ∂(x_txt**3)/∂x_txt = 3*x_txt**2",
                               "  ∂P/∂x_txt = y_txt    where y_txt = 2*x_txt, x_txt = 3"]
+
+
+def test_check_names_every_claim_proved_by_induction():
+    """A topic with several induction proofs lists each, separated by ', '."""
+    ok, lines = cli.check_topic("backprop_421")
+    proved = [d for d in registry.load("backprop_421").derivations() if hasattr(d, "proved_for")]
+    assert ok and len(proved) >= 2
+    want = (f"ok   backprop_421: {len(proved)} claim(s) proved for every size by induction: "
+            + ", ".join(f"{d.name} ({d.proved_for()})" for d in proved))
+    assert want in lines
+
+
+def test_json_is_readable_utf8_indented_by_one_space(capsys):
+    """The JSON keeps Greek letters and symbols as they are (no \\u escapes) and puts one key per
+    line, indented by one space a level."""
+    raw = show(capsys, "softmax_ce", "--format", "json").rstrip("\n")
+    assert "ŷ" in raw and "−" in raw and not re.search(r"(?<!\\)\\u[0-9a-fA-F]{4}", raw)
+    assert raw == json.dumps(json.loads(raw), indent=1, ensure_ascii=False)
+    assert raw.split("\n")[1].startswith(' "topic": ')
+
+
+def test_json_joins_several_conditions_of_one_step(monkeypatch, capsys):
+    from derivations.core import Condition
+
+    x, y = sp.Symbol("x_two", positive=True), sp.Symbol("y_two", positive=True)
+    c1 = Condition(sp.Eq(y, 2 * x), (sp.Eq(y, 2 * x),))
+    c2 = Condition(sp.Eq(x, 3), (sp.Eq(x, 3),))
+    d = Derivation("two_given", "two conditions", x * y).step(18, "y = 2x and x = 3", given=[c1, c2])
+    monkeypatch.setitem(sys.modules, "derivations.fake_two", _fake_topic("fake_two", d))
+    monkeypatch.setattr(registry, "TOPICS", registry.TOPICS + ("fake_two",))
+    doc = json.loads(show(capsys, "fake_two", "--format", "json"))
+    assert [s["why"] for s in doc["steps"]] == ["start: two conditions",
+                                                 "y = 2x and x = 3; using y_two = 2*x_two, x_two = 3"]
+
+
+def test_a_closed_output_pipe_ends_quietly_with_exit_0(monkeypatch):
+    """`derive show x | head`: the reader closed the pipe; no traceback, exit 0."""
+    class Closed(io.StringIO):
+        def write(self, s):
+            raise BrokenPipeError
+
+    monkeypatch.setattr(sys, "stdout", Closed())
+    assert cli.main(["list"]) == 0
