@@ -257,6 +257,28 @@ def _create_execution_cache(app, env, docnames):
         get_cache(app.config.nb_execution_cache_path).list_cache_records()
 
 
+
+def _truncate_only_over_the_limit():
+    """jupyter-cache trims its cache after storing each page (``truncate_caches``) with two
+    queries: the newest ``limit`` records to keep, then every record not among them to delete. A
+    record another reader process creates between the two is deleted before that process has
+    written its notebook, and the build fails with "Notebook file does not exist for cache record"
+    (seen in a clean build of this site with three readers). Trimming only when the cache holds
+    more records than its limit (1,000 by default; the site has 27 pages) never runs those queries."""
+    from jupyter_cache.cache import main
+    from jupyter_cache.cache.db import NbCacheRecord
+
+    original = main.JupyterCacheBase.truncate_caches
+    if getattr(original, "only_over_the_limit", False):
+        return
+
+    def truncate_caches(self):
+        if len(NbCacheRecord.records_all(self.db)) > self.get_cache_limit():
+            original(self)
+
+    truncate_caches.only_over_the_limit = True
+    main.JupyterCacheBase.truncate_caches = truncate_caches
+
 # ---- a no-change rebuild does not renumber -----------------------------------------------------
 # With numbered figures (numfig), Sphinx renumbers every section and figure of the book after each
 # read: it loads every page's doctree from its pickle and walks it (2.7 s of a 5.8 s no-change
@@ -478,6 +500,7 @@ def setup(app):
     app.connect("autodoc-skip-member", _skip_sympy_internals)
     app.connect("builder-inited", _template_cache)
     app.connect("env-before-read-docs", _create_execution_cache)
+    _truncate_only_over_the_limit()
     app.connect("env-before-read-docs", _order_read)
     app.connect("env-updated", _restore_chunks)
     _numbers_only_when_something_was_read(app)

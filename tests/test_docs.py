@@ -330,3 +330,36 @@ def test_no_label_name_shows_in_the_text(built_site):
         text = re.sub(r"<[^>]*>", " ", html)
         found += [f"{page.name}: {m.group(1)}" for m in pattern.finditer(text)]
     assert not found, found[:10]
+
+
+def test_the_execution_cache_is_trimmed_only_over_its_limit(tmp_path, monkeypatch):
+    """jupyter-cache's trim (two queries: the records to keep, then all others to delete) can
+    delete a page another reader has just registered; the site's patch runs it only when the
+    cache holds more records than its limit, and then it still trims."""
+    import nbformat
+    from jupyter_cache import get_cache
+    from jupyter_cache.cache import main
+    from jupyter_cache.base import CacheBundleIn
+    from jupyter_cache.cache.db import NbCacheRecord
+
+    monkeypatch.setattr(main.JupyterCacheBase, "truncate_caches", main.JupyterCacheBase.truncate_caches)
+    _conf()._truncate_only_over_the_limit()
+    cache = get_cache(str(tmp_path / "cache"))
+
+    def store(k):
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(f"x = {k}", execution_count=1)])
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        cache.cache_notebook_bundle(CacheBundleIn(nb, f"page{k}.md"), check_validity=False, overwrite=True)
+
+    racy = NbCacheRecord.records_to_delete
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the racy trim ran under the limit")
+    monkeypatch.setattr(NbCacheRecord, "records_to_delete", refuse)
+    for k in range(3):
+        store(k)
+    assert len(cache.list_cache_records()) == 3
+    monkeypatch.setattr(NbCacheRecord, "records_to_delete", racy)
+    cache.change_cache_limit(2)
+    store(3)                                          # over the limit: the oldest goes
+    assert sorted(r.uri for r in cache.list_cache_records()) == ["page2.md", "page3.md"]
