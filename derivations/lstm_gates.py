@@ -56,7 +56,7 @@ import numpy as np
 import sympy as sp
 
 from . import rnn_bptt
-from .blas import one_thread
+from .blas import one_thread, threads_for
 from .core import Condition, Derivation, Result, evaluate, indexed, notation, sym
 from .core import shown_product as _mul
 from .oracles import CheckTable, crosscheck, whole_gradient_table
@@ -575,8 +575,7 @@ def forward(p: dict, xs, h0=None, c0=None, *, noise=None, tau: float = 1.0, hard
     ``hard`` replaces their σ by the step
     :math:`1[a \ge 0]` (a test-time rule only: :func:`backward` refuses it).
     """
-    with one_thread():  # the products are too small to share between BLAS threads (derivations.blas)
-        return _forward(p, xs, h0, c0, noise, tau, hard)
+    return _forward(p, xs, h0, c0, noise, tau, hard)
 
 
 def _forward(p: dict, xs, h0, c0, noise, tau, hard):
@@ -605,37 +604,41 @@ def _forward(p: dict, xs, h0, c0, noise, tau, hard):
     Wx = np.concatenate([p[f"Wx{g}"] for g in GATES])            # (4H, D): all input weights
     Wh = np.concatenate([p[f"Wh{g}"] for g in GATES])            # (4H, H)
     bias = np.concatenate([p[f"b{g}"] for g in GATES])
-    wci, wcf, wco = _col(p["wci"]), _col(p["wcf"]), _col(p["wco"])
-    A = np.matmul(Wx, xs)                                         # every step's input part at once
+    # the peepholes as whole (H, batch) arrays: a column spread along short rows at every step
+    # costs about three times an elementwise product
+    wci, wcf, wco = (np.repeat(_col(p[k]), batch, axis=1) for k in ("wci", "wcf", "wco"))
+    with threads_for(2 * Wx.size * T * batch):                   # every step's input part at once
+        A = np.matmul(Wx, xs)
     A += np.repeat(bias[:, None], batch, axis=1)                  # plus the biases (T, 4H, batch)
     TC = np.empty((T, hidden, batch), dtype)
     S = np.empty((T, 4 * hidden, batch), dtype)                   # the activations' slopes
     STC = np.empty((T, hidden, batch), dtype)
     inv_tau = None if _unit(tau) else 1 / np.asarray(tau, dtype)  # decided once, not per step
-    for t in range(T):                    # each gate array is overwritten in place: a → σ(a)
-        a, c = A[t], C[t]                                         # a: the four pre-activations
-        a += Wh @ Hs[t]                                           # … + W_h· h_{t−1}
-        i, f, z, o = a[:hidden], a[hidden:2 * hidden], a[2 * hidden:3 * hidden], a[3 * hidden:]
-        i += wci * c                                              # i_t = σ(… + W_ci c_{t−1})
-        f += wcf * c                                              # f_t = σ(… + W_cf c_{t−1})
-        gates_if = a[:2 * hidden]
-        if noise is not None:
-            gates_if += noise[t]                                  # binary-valued: σ((a + L)/τ)
-        if inv_tau is not None:
-            gates_if *= inv_tau
-        s = S[t]
-        if hard:
-            np.greater_equal(gates_if, 0, out=gates_if, casting="unsafe")  # 1[a ≥ 0]
-            s[:2 * hidden] = 0
-        else:
-            _sig_slope(gates_if, s[:2 * hidden])                  # (i_t and f_t in one call)
-        _tanh_slope(z, s[2 * hidden:3 * hidden])                  # z_t = tanh(…)
-        c_new = np.multiply(f, c, out=C[t + 1])
-        c_new += i * z                                            # c_t = f ⊙ c_{t−1} + i ⊙ z
-        o += wco * c_new
-        _sig_slope(o, s[3 * hidden:])                             # o_t = σ(… + W_co c_t)
-        tc = _tanh_slope(c_new, STC[t], out=TC[t])
-        np.multiply(o, tc, out=Hs[t + 1])                         # h_t = o ⊙ tanh(c_t)
+    with one_thread():  # the per-step products are too small to share between BLAS threads
+        for t in range(T):                    # each gate array is overwritten in place: a → σ(a)
+            a, c = A[t], C[t]                                         # a: the four pre-activations
+            a += Wh @ Hs[t]                                           # … + W_h· h_{t−1}
+            i, f, z, o = a[:hidden], a[hidden:2 * hidden], a[2 * hidden:3 * hidden], a[3 * hidden:]
+            i += wci * c                                              # i_t = σ(… + W_ci c_{t−1})
+            f += wcf * c                                              # f_t = σ(… + W_cf c_{t−1})
+            gates_if = a[:2 * hidden]
+            if noise is not None:
+                gates_if += noise[t]                                  # binary-valued: σ((a + L)/τ)
+            if inv_tau is not None:
+                gates_if *= inv_tau
+            s = S[t]
+            if hard:
+                np.greater_equal(gates_if, 0, out=gates_if, casting="unsafe")  # 1[a ≥ 0]
+                s[:2 * hidden] = 0
+            else:
+                _sig_slope(gates_if, s[:2 * hidden])                  # (i_t and f_t in one call)
+            _tanh_slope(z, s[2 * hidden:3 * hidden])                  # z_t = tanh(…)
+            c_new = np.multiply(f, c, out=C[t + 1])
+            c_new += i * z                                            # c_t = f ⊙ c_{t−1} + i ⊙ z
+            o += wco * c_new
+            _sig_slope(o, s[3 * hidden:])                             # o_t = σ(… + W_co c_t)
+            tc = _tanh_slope(c_new, STC[t], out=TC[t])
+            np.multiply(o, tc, out=Hs[t + 1])                         # h_t = o ⊙ tanh(c_t)
     return Hs[1:], Cache(xs, A, C, TC, Hs, S, STC, tau, hard)
 
 
@@ -676,8 +679,7 @@ def backward(p: dict, cache: Cache, dhs, dh_last=None, dc_last=None, *, inputs: 
     parameter gradients (same keys as ``p``), ∂J/∂x_t for every t (``None`` with
     ``inputs=False``, when only the parameters' gradients are wanted), ∂J/∂h_0 and ∂J/∂c_0.
     """
-    with one_thread():  # the products are too small to share between BLAS threads (derivations.blas)
-        return _backward(p, cache, dhs, dh_last, dc_last, inputs)
+    return _backward(p, cache, dhs, dh_last, dc_last, inputs)
 
 
 def _backward(p: dict, cache: Cache, dhs, dh_last, dc_last, inputs):
@@ -698,20 +700,26 @@ def _backward(p: dict, cache: Cache, dhs, dh_last, dc_last, inputs):
                          "it is a test-time rule; train with noise and tau instead")
     dh = np.zeros_like(dhs[0]) if dh_last is None else np.asarray(dh_last)
     dc = np.zeros_like(dhs[0]) if dc_last is None else np.asarray(dc_last)
-    delta = np.empty((T, 4 * hidden, batch), cache.gates.dtype)  # δ_t for every t
+    # δ_t for every t, the steps side by side (δ of step t is delta[:, t]): the weight gradients
+    # below are then one matrix product each, with no copy; each step works on a contiguous δ_t
+    delta = np.empty((4 * hidden, T, batch), cache.gates.dtype)
+    delta_t = np.empty((4 * hidden, batch), cache.gates.dtype)
     tau = 1.0 if _unit(cache.tau) else cache.tau                # decided once, not per step
     Wh = np.concatenate([p[f"Wh{g}"] for g in GATES])
-    for t in reversed(range(T)):
-        dh, dc, _, _ = step_backward(p, cache.step(t), dh + dhs[t], dc, Wh, out=delta[t], tau=tau)
-    # Σ_t δ_t x_tᵀ, Σ_t δ_t h_{t−1}ᵀ and W_xᵀ δ_t for every t: one matrix product each, with the
-    # steps side by side (one copy of δ; the steps themselves work on contiguous δ_t)
-    D2 = delta.transpose(1, 0, 2).reshape(4 * hidden, T * batch)
-    delta = D2.reshape(4 * hidden, T, batch)
-    dWx = D2 @ xs.transpose(0, 2, 1).reshape(T * batch, n_in)
-    dWh = D2 @ cache.h[:T].transpose(0, 2, 1).reshape(T * batch, hidden)
+    with one_thread():  # the per-step products are too small to share between BLAS threads
+        for t in reversed(range(T)):
+            dh, dc, _, _ = step_backward(p, cache.step(t), dh + dhs[t], dc, Wh, out=delta_t, tau=tau)
+            delta[:, t] = delta_t
+    # Σ_t δ_t x_tᵀ, Σ_t δ_t h_{t−1}ᵀ and W_xᵀ δ_t for every t: one matrix product each
+    D2 = delta.reshape(4 * hidden, T * batch)
+    with threads_for(2 * D2.size * n_in):
+        dWx = D2 @ xs.transpose(0, 2, 1).reshape(T * batch, n_in)
+    with threads_for(2 * D2.size * hidden):
+        dWh = D2 @ cache.h[:T].transpose(0, 2, 1).reshape(T * batch, hidden)
     db = D2.sum(axis=1)
     Wx = np.concatenate([p[f"Wx{g}"] for g in GATES])
-    dxs = (Wx.T @ D2).reshape(n_in, T, batch).transpose(1, 0, 2) if inputs else None
+    with threads_for(2 * D2.size * n_in):
+        dxs = (Wx.T @ D2).reshape(n_in, T, batch).transpose(1, 0, 2) if inputs else None
     c_prevs, c_news = cache.c[:T].transpose(1, 0, 2), cache.c[1:].transpose(1, 0, 2)
     grads = {}
     for n, g in enumerate(GATES):

@@ -355,6 +355,43 @@ def test_mixed_precision_is_refused():
         topic.init_params(3, 2, rng, dtype=np.float16)
 
 
+def test_products_over_the_sequence_share_threads_only_when_large(monkeypatch):
+    """The products over every step at once: all BLAS threads from blas.SHARE_FLOPS on, one below
+    (shared, small products collapse when another process holds a core). Seen at the products
+    themselves: np.matmul is replaced by a spy that records the thread count for each call."""
+    from threadpoolctl import threadpool_info
+
+    from derivations import blas
+
+    def threads():
+        return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+
+    before = threads()
+    with blas.threads_for(blas.SHARE_FLOPS):
+        assert threads() == before
+    with blas.threads_for(blas.SHARE_FLOPS / 2):
+        assert threads() == [1] * len(before)
+    assert threads() == before
+    seen = []
+    real = np.matmul
+
+    def spy(*args, **kwargs):
+        seen.append(threads())
+        return real(*args, **kwargs)
+
+    rng = np.random.default_rng(5)
+    p = topic.init_params(3, 2, rng)
+    xs = rng.normal(size=(3, 2, 1))
+    monkeypatch.setattr(topic.np, "matmul", spy)
+    monkeypatch.setattr(blas, "SHARE_FLOPS", 0.0)        # every sequence product counts as large
+    topic.forward(p, xs)
+    assert seen and seen[0] == before                    # A = W_x x_t for every t, all threads
+    seen.clear()
+    monkeypatch.setattr(blas, "SHARE_FLOPS", float("inf"))
+    topic.forward(p, xs)
+    assert seen[0] == [1] * len(before)
+
+
 def test_recurrence_runs_on_one_blas_thread(monkeypatch):
     """Inside forward and backward BLAS has one thread; outside, as many as before."""
     from threadpoolctl import threadpool_info
