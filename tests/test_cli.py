@@ -158,14 +158,19 @@ def _fake_topic(name, derivation):
     return mod
 
 
+def _register(monkeypatch, *modules):
+    """Make fake topic modules known to the registry for one test."""
+    for mod in modules:
+        monkeypatch.setitem(sys.modules, mod.__name__, mod)
+    monkeypatch.setattr(registry, "TOPICS", registry.TOPICS + tuple(m.__name__.split(".")[-1] for m in modules))
+
+
 @pytest.mark.parametrize("names", [["fake_bad"], ["fake_ok", "fake_bad"]], ids=["one", "parallel"])
 def test_check_failure_exit_1_names_topic_derivation_step(monkeypatch, capsys, names):
     x = sp.Symbol("x_cli", real=True)
     good = Derivation("good_chain", "good", sp.Derivative(x**2, x)).step(2 * x, "power rule")
     broken = Derivation("broken_chain", "broken", sp.Derivative(x**2, x)).step(x, "a slip")
-    monkeypatch.setitem(sys.modules, "derivations.fake_ok", _fake_topic("fake_ok", good))
-    monkeypatch.setitem(sys.modules, "derivations.fake_bad", _fake_topic("fake_bad", broken))
-    monkeypatch.setattr(registry, "TOPICS", registry.TOPICS + ("fake_ok", "fake_bad"))
+    _register(monkeypatch, _fake_topic("fake_ok", good), _fake_topic("fake_bad", broken))
     assert cli.main(["check", *names]) == 1
     out = capsys.readouterr().out
     assert "FAIL fake_bad" in out and "broken_chain, step 1 ('a slip')" in out
@@ -183,8 +188,7 @@ def test_check_exits_1_when_a_numeric_table_fails(monkeypatch, capsys):
     wrong = Result(x**3, x, 2 * x**2, name="x^3")  # d(x³)/dx is 3x²
     mod = _fake_topic("fake_table", good)
     mod.numeric_checks = lambda: [crosscheck([wrong], points=2, seed=0, title="d(x³)/dx against the oracles")]
-    monkeypatch.setitem(sys.modules, "derivations.fake_table", mod)
-    monkeypatch.setattr(registry, "TOPICS", registry.TOPICS + ("fake_table",))
+    _register(monkeypatch, mod)
     assert cli.main(["check", "fake_table"]) == 1
     out = capsys.readouterr().out
     assert "FAIL fake_table: d(x³)/dx against the oracles" in out and "all checks hold" not in out
@@ -256,8 +260,7 @@ def test_a_failing_result_fails_the_check(monkeypatch, capsys):
     good = Derivation("good_chain", "good", sp.Derivative(x**2, x)).step(2 * x, "power rule")
     mod = _fake_topic("fake_result", good)
     mod.results = lambda: [Result(x**3, x, 2 * x**2, name="x^3")]
-    monkeypatch.setitem(sys.modules, "derivations.fake_result", mod)
-    monkeypatch.setattr(registry, "TOPICS", registry.TOPICS + ("fake_result",))
+    _register(monkeypatch, mod)
     assert cli.main(["check", "fake_result"]) == 1
     out = capsys.readouterr().out
     assert "FAIL fake_result: results: " in out and "all checks hold" not in out
@@ -272,8 +275,7 @@ def test_a_check_that_cannot_run_is_one_line_on_stderr_exit_1(monkeypatch):
     def broken():
         raise DerivationError("the oracle table cannot be built")
     mod.numeric_checks = broken
-    monkeypatch.setitem(sys.modules, "derivations.fake_error", mod)
-    monkeypatch.setattr(registry, "TOPICS", registry.TOPICS + ("fake_error",))
+    _register(monkeypatch, mod)
     proc = run("check", "fake_error")
     assert proc.returncode == 1
     assert proc.stderr.strip().splitlines() == ["derive: check failed: the oracle table cannot be built"]
@@ -348,8 +350,7 @@ def test_show_text_writes_each_result_whole(monkeypatch, capsys):
     mod.results = lambda: [Result(x**2 * y, x, 2 * x * y, name=r"\sigma_{1}"),
                            Result(x**3, x, 3 * x**2),
                            Result(x * y, x, y, name="P", where=[sp.Eq(y, 2 * x), sp.Eq(x, 3)])]
-    monkeypatch.setitem(sys.modules, "derivations.fake_text", mod)
-    monkeypatch.setattr(registry, "TOPICS", registry.TOPICS + ("fake_text",))
+    _register(monkeypatch, mod)
     lines = show(capsys, "fake_text").rstrip("\n").split("\n")
     at = lines.index("Results (checked against independent oracles by 'derive check'):")
     assert lines[at + 1:] == ["  ∂σ_1/∂x_txt = 2*x_txt*y_txt",
@@ -383,8 +384,7 @@ def test_json_joins_several_conditions_of_one_step(monkeypatch, capsys):
     c1 = Condition(sp.Eq(y, 2 * x), (sp.Eq(y, 2 * x),))
     c2 = Condition(sp.Eq(x, 3), (sp.Eq(x, 3),))
     d = Derivation("two_given", "two conditions", x * y).step(18, "y = 2x and x = 3", given=[c1, c2])
-    monkeypatch.setitem(sys.modules, "derivations.fake_two", _fake_topic("fake_two", d))
-    monkeypatch.setattr(registry, "TOPICS", registry.TOPICS + ("fake_two",))
+    _register(monkeypatch, _fake_topic("fake_two", d))
     doc = json.loads(show(capsys, "fake_two", "--format", "json"))
     assert [s["why"] for s in doc["steps"]] == ["start: two conditions",
                                                  "y = 2x and x = 3; using y_two = 2*x_two, x_two = 3"]

@@ -355,28 +355,30 @@ def test_mixed_precision_is_refused():
         topic.init_params(3, 2, rng, dtype=np.float16)
 
 
+def _blas_threads() -> list[int]:
+    """The thread count of every BLAS library loaded now."""
+    from threadpoolctl import threadpool_info
+
+    return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+
+
 def test_products_over_the_sequence_share_threads_only_when_large(monkeypatch):
     """The products over every step at once: all BLAS threads from blas.SHARE_FLOPS on, one below
     (shared, small products collapse when another process holds a core). Seen at the products
     themselves: np.matmul is replaced by a spy that records the thread count for each call."""
-    from threadpoolctl import threadpool_info
-
     from derivations import blas
 
-    def threads():
-        return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
-
-    before = threads()
+    before = _blas_threads()
     with blas.threads_for(blas.SHARE_FLOPS):
-        assert threads() == before
+        assert _blas_threads() == before
     with blas.threads_for(blas.SHARE_FLOPS / 2):
-        assert threads() == [1] * len(before)
-    assert threads() == before
+        assert _blas_threads() == [1] * len(before)
+    assert _blas_threads() == before
     seen = []
     real = np.matmul
 
     def spy(*args, **kwargs):
-        seen.append(threads())
+        seen.append(_blas_threads())
         return real(*args, **kwargs)
 
     rng = np.random.default_rng(5)
@@ -394,25 +396,23 @@ def test_products_over_the_sequence_share_threads_only_when_large(monkeypatch):
 
 def test_recurrence_runs_on_one_blas_thread(monkeypatch):
     """Inside forward and backward BLAS has one thread; outside, as many as before."""
-    from threadpoolctl import threadpool_info
-
     from derivations import blas
 
     seen = []
     real = topic.step_backward
 
     def spy(*args, **kwargs):
-        seen.append([i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"])
+        seen.append(_blas_threads())
         return real(*args, **kwargs)
 
     monkeypatch.setattr(topic, "step_backward", spy)
-    before = [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+    before = _blas_threads()
     rng = np.random.default_rng(23)
     p = topic.init_params(3, 2, rng)
     _, cache = topic.forward(p, rng.normal(size=(3, 2, 1)))
     topic.backward(p, cache, np.ones((3, 3, 1)))
     assert seen and all(threads == [1] * len(before) for threads in seen)
-    assert [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"] == before
+    assert _blas_threads() == before
     assert blas._controller().select(user_api="blas").lib_controllers  # NumPy's BLAS was found
 
 

@@ -13,27 +13,33 @@ from derivations.oracles import CheckTable
 
 
 @pytest.fixture
-def glued(monkeypatch):
-    out = {}
-    monkeypatch.setattr(pages, "glue", lambda name, obj, display: out.__setitem__(name, obj.data))
-    return out
+def glue_calls(monkeypatch):
+    """Every glue call: name → (the glued object, its display flag)."""
+    calls = {}
+
+    def fake(name, obj, display):
+        calls[name] = (obj, display)
+    monkeypatch.setattr(pages, "glue", fake)
+    return calls
 
 
-def _module_with_name(modname: str, latex_name: str) -> types.ModuleType:
-    """A module that names the SymPy symbol ``zz2`` its own way (as two topics may)."""
+def _module_with_name(modname: str, latex_name: str, symbol: str = "zz2", meaning: str | None = None) -> types.ModuleType:
+    """A module that names the SymPy symbol ``symbol`` its own way (as two topics may), and
+    explains it when given a ``meaning``."""
     mod = types.ModuleType(modname)
-    exec(f"from derivations.core import sym\nZ = sym('zz2', {latex_name!r}, real=True)", mod.__dict__)
+    exec(f"from derivations.core import sym\nZ = sym({symbol!r}, {latex_name!r}, real=True, meaning={meaning!r})",
+         mod.__dict__)
     return mod
 
 
-def test_glue_expr_uses_the_names_of_the_given_topic(glued):
+def test_glue_expr_uses_the_names_of_the_given_topic(glue_calls):
     a = _module_with_name("pages_test_a", r"z_{2}")
     b = _module_with_name("pages_test_b", r"z^{(2)}")  # imported last: the global name
     assert a.Z == b.Z
     pages.glue_expr("x", a.Z + 1, names_of=a)
     pages.glue_expr("y", a.Z + 1, names_of=b)
-    assert "z_{2}" in glued["x"] and "z^{(2)}" not in glued["x"]
-    assert "z^{(2)}" in glued["y"]
+    assert "z_{2}" in glue_calls["x"][0].data and "z^{(2)}" not in glue_calls["x"][0].data
+    assert "z^{(2)}" in glue_calls["y"][0].data
 
 
 def test_glue_expr_needs_the_topic():
@@ -41,17 +47,17 @@ def test_glue_expr_needs_the_topic():
         pages.glue_expr("x", sp.Symbol("q"))
 
 
-def test_glue_derivation_checks_first(glued):
+def test_glue_derivation_checks_first(glue_calls):
     x = sym("pages_x", "x", real=True)
     d = Derivation("pages_wrong", "a wrong step", sp.Derivative(x**2, x), label="pages-wrong")
     d.step(3 * x, "power rule, mistyped")
     with pytest.raises(StepError, match="pages_wrong, step 1"):
         pages.glue_derivation(d)
-    assert "pages-wrong" not in glued
+    assert "pages-wrong" not in glue_calls
     good = Derivation("pages_right", "the power rule", sp.Derivative(x**2, x), label="pages-right")
     good.step(2 * x, "power rule")
     pages.glue_derivation(good)
-    assert "2 x" in glued["pages-right"]
+    assert "2 x" in glue_calls["pages-right"][0].data
 
 
 def test_show_table_fails_the_cell_when_a_row_fails(monkeypatch):
@@ -62,17 +68,6 @@ def test_show_table_fails_the_cell_when_a_row_fails(monkeypatch):
     table.rows.append({"oracle": "two", "passed": False})
     with pytest.raises(DerivationError, match="oracle=two"):
         pages.show_table(table)
-
-
-@pytest.fixture
-def glue_calls(monkeypatch):
-    """Every glue call: name → (the glued object, its display flag)."""
-    calls = {}
-
-    def fake(name, obj, display):
-        calls[name] = (obj, display)
-    monkeypatch.setattr(pages, "glue", fake)
-    return calls
 
 
 def test_an_induction_is_glued_in_three_pieces_as_math_not_shown_in_place(glue_calls):
@@ -141,21 +136,13 @@ def test_a_symbol_shown_only_on_the_left_side_needs_a_meaning_too():
     assert x not in pages.undefined_symbols(mod, [d])
 
 
-def _module_with_meaning(modname: str, latex_name: str) -> types.ModuleType:
-    """A module that names the SymPy symbol ``zz3`` its own way and explains it."""
-    mod = types.ModuleType(modname)
-    exec(f"from derivations.core import sym\nZ = sym('zz3', {latex_name!r}, real=True, meaning='a test symbol')",
-         mod.__dict__)
-    return mod
-
-
 def test_the_notation_list_uses_the_topics_own_names(monkeypatch):
     """Two topics name one SymPy symbol differently: each list shows its own name; a generic
     function (σ of gumbel_max) shows as its letter."""
     from derivations import gumbel_max
 
-    a = _module_with_meaning("pages_test_na", r"z_{3}")
-    _module_with_meaning("pages_test_nb", r"z^{(3)}")     # made last: the global name
+    a = _module_with_name("pages_test_na", r"z_{3}", "zz3", "a test symbol")
+    _module_with_name("pages_test_nb", r"z^{(3)}", "zz3", "a test symbol")   # made last: the global name
     shown = []
     monkeypatch.setattr(pages, "display", lambda obj: shown.append(obj.data))
     pages.show_notation(a, [])
