@@ -26,6 +26,7 @@ If the zygote cannot be reached the launcher starts an ordinary kernel and says 
 from __future__ import annotations
 
 import atexit
+import gc
 import json
 import os
 import selectors
@@ -98,6 +99,12 @@ def zygote(path: str) -> None:
         __import__(name)
     if threading.active_count() != 1:  # forking a process with other threads is not safe
         raise RuntimeError(f"kernel zygote: importing {PRELOAD} started threads: {threading.enumerate()}")
+    # The imported libraries leave about 130,000 objects the garbage collector tracks, all living
+    # as long as the kernel. Frozen, a kernel's collector never walks them again (it did on every
+    # full pass: about 15 % of a page's CPU time, e.g. 20.1–20.5 s → 16.9–17.8 s for four topic pages
+    # run as scripts), and a kernel's collections do not write to the pages it shares with us.
+    gc.collect()
+    gc.freeze()
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))  # now: stop the kernels first
     # a kernel's exit (SIGCHLD) wakes the loop at once, so its launcher learns it without delay
     wake_r, wake_w = os.pipe()
