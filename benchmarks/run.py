@@ -31,7 +31,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
-TARGETS = {"clean build (s)": 30, "no-change rebuild (s)": 3, "derive check, all topics (s)": 10,
+# the whole book (issue 16: every chapter, the exercises, the generated pages) in 40 s; an older
+# target of 30 s was for the site before the book pieces
+TARGETS = {"clean build (s)": 40, "no-change rebuild (s)": 3, "derive check, all topics (s)": 10,
            "make test (s)": 90, "largest page typeset (s)": 2,
            "heaviest page cold load (MB)": 1.0, "heaviest page cold load (s)": 0.5}
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
