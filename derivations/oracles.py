@@ -49,20 +49,15 @@ CS_STEP = 1e-20
 
 _NON_ANALYTIC = (sp.Max, sp.Min, sp.Abs, sp.Heaviside, sp.Piecewise, sp.sign)
 
+#: What ``of`` is compiled with for the autodiff oracle: every name SymPy's NumPy printer writes
+#: bare (``Max(a, b)`` is printed ``reduce(maximum, [a, b])``, ``Piecewise`` as ``select``, ``E`` as
+#: ``e``), bound to autograd's NumPy; any other name falls back to NumPy's own.
 _AUTOGRAD_NS = {
     name: getattr(anp, name)
-    for name in ("exp", "log", "tanh", "sinh", "cosh", "sin", "cos", "sqrt", "abs", "sign")
+    for name in ("exp", "log", "tanh", "sinh", "cosh", "sin", "cos", "sqrt", "abs", "sign",
+                 "maximum", "minimum", "greater", "less", "select")
 }
-_AUTOGRAD_NS.update({"Max": lambda *a: _fold(anp.maximum, a), "Min": lambda *a: _fold(anp.minimum, a),
-                     "Heaviside": lambda x, h0=0.5: anp.where(x > 0, 1.0, anp.where(x < 0, 0.0, h0)),
-                     "select": anp.where, "pi": np.pi, "E": np.e})
-
-
-def _fold(op, args):
-    out = args[0]
-    for a in args[1:]:
-        out = op(out, a)
-    return out
+_AUTOGRAD_NS["Heaviside"] = lambda x, h0=0.5: anp.where(x > 0, 1.0, anp.where(x < 0, 0.0, h0))
 
 
 @dataclass

@@ -156,3 +156,98 @@ def test_a_derivative_that_is_zero_because_of_is_constant_in_wrt_is_checked():
     table = crosscheck([Result(w * w, x, sp.Integer(0))], points=2, seed=0)
     assert table.passed and all(r["evaluations"] == 2 for r in table.rows)
     assert not crosscheck([Result(w * w, x, w)], points=2, seed=0).passed
+
+
+def test_crosscheck_defaults_are_the_ones_the_pages_state():
+    """Five points from seed 0 under the title "Numeric cross-check", and the note says so."""
+    res = [Result(sp.exp(x * w), x, w * sp.exp(x * w))]
+    table = crosscheck(res)
+    assert table.title == "Numeric cross-check"
+    assert all(r["evaluations"] == 5 for r in table.rows)
+    assert table.rows == crosscheck(res, points=5, seed=0).rows
+    assert table.note == ("1 results × 5 seeded points (seed 0); "
+                          "pass when |derived − oracle| ≤ 1e-11 + 1e-09·|oracle|.")
+    assert crosscheck(res, points=2, seed=3, rtol=1e-6, atol=0.5).note == (
+        "1 results × 2 seeded points (seed 3); pass when |derived − oracle| ≤ 0.5 + 1e-06·|oracle|.")
+
+
+def test_crosscheck_table_has_one_row_per_oracle_with_its_columns():
+    table = crosscheck([Result(sp.sin(x) * w, x, sp.cos(x) * w)], points=2, seed=0)
+    columns = ["oracle", "evaluations", "max |derived − oracle|", "max relative error", "tolerance"]
+    assert table.columns == columns
+    for row in table.rows:
+        assert set(row) == set(columns) | {"passed"}
+        assert row["tolerance"] == "1e-11 + 1e-09·|oracle|"
+
+
+def test_crosscheck_errors_are_measured_against_each_oracle():
+    """A claim off by a factor of two: every oracle's absolute error is |w|/100 at the points the
+    seed draws, and the relative error is 1 (the true derivative, w/100, is below 1 in size, where
+    a relative error divided by max(|oracle|, 1) would be wrong)."""
+    from derivations.core import _leaves
+    from derivations.oracles import _points
+
+    wrong = Result(x * w / 100, x, w / 50)
+    table = crosscheck([wrong], points=3, seed=7)
+    leaves = _leaves(wrong.of + wrong.expr)  # the order crosscheck draws the points in
+    ws = [pt[w] for pt in _points(wrong, leaves, np.random.default_rng(7), 3)]
+    assert max(abs(v) for v in ws) < 100
+    for row in table.rows:
+        assert row["max |derived − oracle|"] == pytest.approx(max(abs(v) for v in ws) / 100, rel=1e-9)
+        assert row["max relative error"] == pytest.approx(1.0, rel=1e-9)
+        assert not row["passed"]
+
+
+def test_crosscheck_lists_each_failing_evaluation_and_none_when_all_pass():
+    assert crosscheck([Result(x * w, x, w)], points=3, seed=0).failures == []
+    bad = crosscheck([Result(x * w, x, 2 * w)], points=3, seed=0)
+    assert len(bad.failures) == 3 * 3  # three points, three oracles (x w is analytic)
+    assert all(f.startswith("d/dx_or: derived ") for f in bad.failures)
+    assert sum(" vs central differences (mpmath, 50 digits) " in f for f in bad.failures) == 3
+    assert sum(" vs complex step (h = 1e-20) " in f for f in bad.failures) == 3
+    assert sum(" vs reverse-mode autodiff (autograd) " in f for f in bad.failures) == 3
+
+
+def test_an_error_equal_to_the_tolerance_passes():
+    """The tolerance is the largest error allowed: a claim every oracle reproduces exactly passes
+    with no tolerance at all (x·w is linear in x: each oracle gives w to the last bit)."""
+    table = crosscheck([Result(x * w, x, w)], points=3, seed=0, rtol=0.0, atol=0.0)
+    assert all(r["max |derived − oracle|"] == 0.0 for r in table.rows)
+    assert table.passed
+
+
+def test_a_derivative_equal_to_its_function_is_checked():
+    """d/dx (w eˣ) = w eˣ: both sides the same expression, and w is still one of its variables."""
+    assert crosscheck([Result(w * sp.exp(x), x, w * sp.exp(x))], points=3, seed=0).passed
+    assert not crosscheck([Result(w * sp.exp(x), x, sp.exp(x))], points=3, seed=0).passed
+
+
+def test_the_autodiff_oracle_differentiates_max_min_and_piecewise_definitions():
+    """Each printed as NumPy code the autodiff oracle runs (``reduce(maximum, …)``, ``select``)."""
+    for right, wrong in [
+        (Result(sp.Max(0, 1 - x * w), x, -w * sp.Heaviside(1 - x * w)),
+         Result(sp.Max(0, 1 - x * w), x, w * sp.Heaviside(1 - x * w))),
+        (Result(sp.Min(x * w, 3), x, w * sp.Heaviside(3 - x * w)),
+         Result(sp.Min(x * w, 3), x, sp.Heaviside(3 - x * w))),
+        (Result(sp.Piecewise((x ** 2 * w, x > 0), (x * w, True)), x, sp.Piecewise((2 * x * w, x > 0), (w, True))),
+         Result(sp.Piecewise((x ** 2 * w, x > 0), (x * w, True)), x, sp.Piecewise((x * w, x > 0), (w, True)))),
+    ]:
+        table = crosscheck([right], points=6, seed=2)
+        assert [r["oracle"] for r in table.rows][-1] == "reverse-mode autodiff (autograd)" and table.passed
+        assert not crosscheck([wrong], points=6, seed=2).rows[-1]["passed"]
+
+
+def test_crosscheck_of_nothing_is_refused():
+    with pytest.raises(DerivationError, match="^Checks: fewer than two independent oracles applied$"):
+        crosscheck([], title="Checks")
+
+
+def test_a_missing_cell_is_empty_and_no_note_adds_nothing():
+    from derivations.oracles import CheckTable
+
+    table = CheckTable("T", ["a", "b"], rows=[{"a": 1.5, "passed": True}])
+    assert table._repr_html_() == ("<table class='check-table'><caption>T</caption><thead><tr><th>a</th><th>b</th>"
+                                   "<th>status</th></tr></thead><tbody><tr><td class='num'>1.5e+00</td><td></td>"
+                                   "<td>✔ pass</td></tr></tbody></table>")
+    assert table.text().split("\n") == ["T", "a        b  status", "1.5e+00     pass  "]
+    assert CheckTable("Empty", ["name", "x"]).text().split("\n") == ["Empty", "name  x  status"]
