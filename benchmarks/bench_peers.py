@@ -20,8 +20,8 @@ and call :func:`run` (``benchmarks/run.py --peers`` does).
 
 from __future__ import annotations
 
-import multiprocessing
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -161,9 +161,9 @@ def _available(name: str) -> str | None:
     return None
 
 
-def _busy(stop):
-    while not stop.is_set():
-        pass
+#: The process that holds one core: a fresh Python spinning, started (not forked: a fork of a
+#: process that has imported JAX, which runs threads, may deadlock) and stopped by ``compare``.
+BUSY = [sys.executable, "-c", "while True: pass"]
 
 
 def compare(size, dtype, repeat: int = 9, busy: bool = False) -> dict:
@@ -188,10 +188,8 @@ def compare(size, dtype, repeat: int = 9, busy: bool = False) -> dict:
         g = fn()
         agree[name] = max(float(np.linalg.norm(np.asarray(g[k], float) - ref[k].astype(float))
                                 / np.linalg.norm(ref[k].astype(float))) for k in ref)
-    stop = multiprocessing.Event()
-    spinner = multiprocessing.Process(target=_busy, args=(stop,), daemon=True) if busy else None
+    spinner = subprocess.Popen(BUSY) if busy else None
     if spinner:
-        spinner.start()
         time.sleep(0.2)
     try:
         times = {name: [] for name in fns}
@@ -200,8 +198,8 @@ def compare(size, dtype, repeat: int = 9, busy: bool = False) -> dict:
                 times[name].append(_timed(fn))
     finally:
         if spinner:
-            stop.set()
-            spinner.join()
+            spinner.kill()
+            spinner.wait()
     ours = np.array(times["numpy (ours)"])
     out = {"size": "batch {}, hidden {}, inputs {}, T {}".format(*size), "dtype": np.dtype(dtype).name,
            "one core busy": busy, "rounds": repeat,
