@@ -130,3 +130,42 @@ def test_a_sum_starts_with_a_positive_term():
     assert latex(a - z) == "a - z"
     assert latex(-z - a) == "- a - z"        # nothing positive: as SymPy orders it
     assert latex(1 - u) == "1 - u"
+
+
+def test_kronecker_deltas_read_as_in_a_textbook():
+    """δ_ij for one-letter indices, δ_{i,j+1} with a comma once an index is longer, a power of a
+    delta above its subscript."""
+    assert latex(sp.KroneckerDelta(i, j)) == r"\delta_{ij}"
+    assert latex(sp.KroneckerDelta(i, j + 1)) == r"\delta_{i,j + 1}"
+    assert latex(sp.Pow(sp.KroneckerDelta(i, j), 2, evaluate=False)) == r"\delta_{ij}^{2}"
+    assert latex(sp.Pow(sp.KroneckerDelta(i, j + 1), 3, evaluate=False)) == r"\delta_{i,j + 1}^{3}"
+
+
+def test_an_exponential_keeps_its_exponent_on_one_line():
+    """A fraction in an exponent folds to a slash (e^{x/τ}, not a stacked fraction), and only
+    there: the same fraction outside stays stacked."""
+    tau = sym("tau_r", r"\tau", positive=True)
+    assert latex(sp.exp(u / tau)) == r"e^{u / \tau}"
+    assert latex(sp.exp((u + 1) / tau)) == r"e^{\left(u + 1\right) / \tau}"
+    assert latex(u / tau) == r"\frac{u}{\tau}"
+    assert latex(sp.exp(u / tau) / tau) == r"\frac{e^{u / \tau}}{\tau}"
+
+
+def test_a_product_of_explicit_matrices_may_break_between_factors():
+    a, b = sp.Matrix([[1, u]]), sp.Matrix([[u], [2]])
+    assert latex(sp.MatMul(a, b, evaluate=False)) == (
+        r"\left[\begin{matrix}1 & u\end{matrix}\right] \allowbreak \left[\begin{matrix}u\\2\end{matrix}\right]")
+    A, B = sp.MatrixSymbol("A", 2, 2), sp.MatrixSymbol("B", 2, 2)
+    assert latex(A * B) == "A B"  # symbolic factors: SymPy's own product, no break
+
+
+def test_the_text_printer_writes_partial_derivatives():
+    v = sp.Symbol("v", real=True)  # (the text printer writes SymPy's names)
+    assert text(sp.Derivative(sp.tanh(u), u)) == "∂tanh(u)/∂u"
+    assert text(sp.Derivative(u * v, u, 2, v)) == "∂/∂u^2 ∂v (u*v)"
+    assert text(sp.Derivative(u ** 2 + v, u)) == "∂/∂u (u**2 + v)"
+    f = sp.Function("f")
+    z = sp.Symbol("z")
+    assert text(f(z).diff(z, 2)) == "f''(z)"
+    assert text(sp.diff(f(z ** 2), z)) == "2*z*f'(z**2)"
+    assert latex(sp.diff(f(z ** 2), z)) == r"2 z f'(z^{2})"
