@@ -257,7 +257,6 @@ def _create_execution_cache(app, env, docnames):
         get_cache(app.config.nb_execution_cache_path).list_cache_records()
 
 
-
 def _truncate_only_over_the_limit():
     """jupyter-cache trims its cache after storing each page (``truncate_caches``) with two
     queries: the newest ``limit`` records to keep, then every record not among them to delete. A
@@ -278,6 +277,7 @@ def _truncate_only_over_the_limit():
 
     truncate_caches.only_over_the_limit = True
     main.JupyterCacheBase.truncate_caches = truncate_caches
+
 
 # ---- a no-change rebuild does not renumber -----------------------------------------------------
 # With numbered figures (numfig), Sphinx renumbers every section and figure of the book after each
