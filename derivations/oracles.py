@@ -168,8 +168,12 @@ def crosscheck(results, *, points: int = 5, seed: int = 0, title: str = "Numeric
              "cs": f"complex step (h = {CS_STEP:g})", "ag": "reverse-mode autodiff (autograd)"}
     failures = []
     compiled: dict = {}  # results of one topic often share ``of``: compile each ``of`` once
+    realized: dict = {}  # and realize each ``of`` once (``doit`` of a large one takes long)
     for res in results:
-        of = _realized(res.of, res)
+        rkey = (res.of, tuple(res.realize.items()))
+        if rkey not in realized:
+            realized[rkey] = _realized(res.of, res)
+        of = realized[rkey]
         expr = _realized(res.expr, res)
         leaves = _leaves(of + expr)
         if res.wrt not in leaves:

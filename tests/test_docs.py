@@ -220,12 +220,16 @@ def test_each_page_runs_in_its_own_forked_kernel(tmp_path):
     (src / "index.md").write_text(NOTEBOOK + "# First\n\n" + cell % (
         "print('forked:', os.environ.get('DERIVATIONS_FORKED_KERNEL'))\n"
         "print('numpy preloaded:', 'numpy' in __import__('sys').modules)\n"
+        "import sys; m = sys.modules.get('derivations.gumbel_softmax')\n"
+        "print('project preloaded from:', m and os.path.dirname(os.path.dirname(m.__file__)))\n"
         "builtins.LEFT_BEHIND = True") + "\n```{toctree}\nsecond\n```\n")
     (src / "second.md").write_text(NOTEBOOK + "# Second\n\n" + cell % "print('sees the first page:', hasattr(builtins, 'LEFT_BEHIND'))")
     proc = sphinx_build(src, tmp_path / "out", "-D", "nb_execution_mode=force")
     assert proc.returncode == 0, proc.stderr[-3000:]
     first = (tmp_path / "out" / "index.html").read_text()
     assert "forked: 1" in first and "numpy preloaded: True" in first
+    # the project's modules too, and this checkout's (the zygote lives for this build only)
+    assert f"project preloaded from: {ROOT}" in first
     assert "sees the first page: False" in (tmp_path / "out" / "second.html").read_text()
     assert "ordinary kernel" not in proc.stderr
 
