@@ -1605,7 +1605,8 @@ class Induction:
         n = latex(self.index)
         with latex_names_of(self.module):
             head = [("", r"\text{base case, }%s = %s\text{:}" % (n, latex(self.first)), "")]
-            mid = [("", r"\text{inductive step, %s:}" % self._step_words(), "")]
+            lo, hi = (self.index + 1, self.index) if self.downward else (self.index, self.index + 1)
+            mid = [("", r"\text{inductive step, from }%s\text{ to }%s\text{:}" % (latex(lo), latex(hi)), "")]
             return rows(self._claim_rows() + head + self.base._rows() + mid + self.step._rows())
 
     def _repr_latex_(self) -> str:

@@ -395,3 +395,167 @@ def test_the_command_runs_a_small_search_and_refuses_bad_input_in_one_line():
     assert "8/8 evaluations" in err
     assert bad.returncode == 2 and bad_out == ""
     assert bad_err.strip() == "aco_lstm: error: the evaporation rate rho must be in (0, 1), got 0.0"
+
+
+# ---- the ants' choice rule in distribution: chi-square against τ^α η^β / Σ written here -------------
+#
+# Graph(2, 2) with one walk of at most one hop has exactly 12 walks: sensor s, then cell c, then at c
+# the output (the walk ends) or a hop to cell j, whose only option is then its output (max_hops = 1).
+# Each walk gives a different structure, so counting structures counts walks. The edge numbers are
+# written here from the layout Graph documents (start m, input (m, k), recurrent (k, j), output k).
+
+from derivations.gumbel_max import chi_square  # noqa: E402  (Pearson's statistic, tested in test_gumbel_max)
+
+TINY_TAU = {"start": np.array([0.6, 1.5]), "input": np.array([[0.4, 2.2], [1.0, 0.7]]),
+            "recurrent": np.array([[0.3, 1.8], [0.9, 2.5]]), "output": np.array([1.2, 0.5])}
+TINY_ETA = {"start": np.array([1.3, 0.8]), "input": np.array([[1.5, 0.6], [0.9, 2.0]]),
+            "recurrent": np.array([[2.0, 0.7], [1.1, 0.5]]), "output": np.array([0.6, 1.7])}
+
+
+def _tiny_edges():
+    """Edge numbers of Graph(2, 2), written here: start 0–1, input 2–5, recurrent 6–9, output 10–11."""
+    return {"start": lambda m: m, "input": lambda m, k: 2 + 2 * m + k,
+            "recurrent": lambda k, j: 6 + 2 * k + j, "output": lambda k: 10 + k}
+
+
+def _tiny_vector(parts):
+    """The 12-edge vector of the per-kind values ``parts`` (a dict like TINY_TAU)."""
+    ed, vec = _tiny_edges(), np.zeros(12)
+    for m in range(2):
+        vec[ed["start"](m)] = parts["start"][m]
+        vec[ed["output"](m)] = parts["output"][m]
+        for k in range(2):
+            vec[ed["input"](m, k)] = parts["input"][m, k]
+            vec[ed["recurrent"](m, k)] = parts["recurrent"][m, k]
+    return vec
+
+
+def tiny_walk_probabilities(alpha, beta=0.0, eta=None):
+    """Every walk's structure (a frozenset of edges) and its exact probability, the product of the
+    choice rule p_e = τ_e^α η_e^β / Σ_q τ_q^α η_q^β at each node, written here."""
+    eta = eta if eta is not None else {key: np.ones_like(val) for key, val in TINY_TAU.items()}
+    w = {key: TINY_TAU[key] ** alpha * eta[key] ** beta for key in TINY_TAU}
+    ed, walks = _tiny_edges(), {}
+    for s in range(2):
+        p_s = w["start"][s] / w["start"].sum()
+        for c in range(2):
+            p_c = w["input"][s, c] / w["input"][s].sum()
+            node = w["output"][c] + w["recurrent"][c].sum()          # the options out of cell c
+            base = {ed["start"](s), ed["input"](s, c)}
+            walks[frozenset(base | {ed["output"](c)})] = p_s * p_c * w["output"][c] / node
+            for j in range(2):   # hop to j; from j the output is the only option: probability 1
+                walks[frozenset(base | {ed["recurrent"](c, j), ed["output"](j)})] = \
+                    p_s * p_c * w["recurrent"][c, j] / node
+    return walks
+
+
+def _tiny_counts(cfg, draws, seed, eta=None):
+    graph = topic.Graph(2, 2)
+    # the layout written here is the one the graph has
+    assert graph.size == 12 and list(graph.start) == [0, 1] and graph.input.tolist() == [[2, 3], [4, 5]]
+    assert graph.recurrent.tolist() == [[6, 7], [8, 9]] and list(graph.output) == [10, 11]
+    tau_edges = _tiny_vector(TINY_TAU)
+    eta_edges = None if eta is None else _tiny_vector(eta)
+    rng = np.random.default_rng(seed)
+    seen = {}
+    for _ in range(draws):
+        key = frozenset(np.flatnonzero(topic.sample_structure(graph, tau_edges, rng, cfg, eta=eta_edges)).tolist())
+        seen[key] = seen.get(key, 0) + 1
+    return seen
+
+
+def _fit(seen, walks):
+    """Pearson's chi-square of the counts against the walks' probabilities; every structure drawn
+    must be one of the 12 walks."""
+    assert set(seen) <= set(walks), f"impossible structures drawn: {set(seen) - set(walks)}"
+    order = sorted(walks, key=sorted)
+    counts = np.array([seen.get(key, 0) for key in order], dtype=float)
+    probs = np.array([walks[key] for key in order])
+    return chi_square(counts, probs)
+
+
+TINY_DRAWS = 15_000
+
+
+def test_the_tiny_walk_probabilities_written_here_sum_to_one():
+    for alpha in (0.0, 0.5, 1.0, 2.0):
+        walks = tiny_walk_probabilities(alpha)
+        assert len(walks) == 12 and math.isclose(sum(walks.values()), 1.0, rel_tol=1e-14)
+    # at α = 0 every node's options are equally likely: 1/2 · 1/2 · 1/3 for every walk
+    assert all(math.isclose(p, 1 / 12, rel_tol=1e-14) for p in tiny_walk_probabilities(0.0).values())
+
+
+def test_sampled_structures_follow_tau_to_the_alpha():
+    """15 000 seeded one-walk structures on Graph(2, 2) against τ^α/Στ^α (α = 1, the default): the
+    fit passes (p ≥ 1e-3), and the same counts against α = 0 (pheromone ignored) and α = 2
+    (pheromone squared) are refused (p < 1e-10): the test has the power to tell them apart."""
+    cfg = topic.SearchConfig(walks=1, max_hops=1, alpha=1.0)
+    seen = _tiny_counts(cfg, TINY_DRAWS, seed=20240)
+    assert sum(seen.values()) == TINY_DRAWS
+    stat, df, pval = _fit(seen, tiny_walk_probabilities(1.0))
+    assert df == 11 and pval >= 1e-3, (stat, pval)
+    for wrong in (0.0, 2.0):
+        stat_w, _, p_w = _fit(seen, tiny_walk_probabilities(wrong))
+        assert p_w < 1e-10, (wrong, stat_w, p_w)
+
+
+def test_sampled_structures_follow_a_fractional_alpha_and_the_heuristic():
+    """α = 0.5 with a heuristic η (β = 2): p_e ∝ τ_e^0.5 η_e^2 fits; the same counts against
+    α = 0, α = 1, α = 2 (same η^2) and against η ignored are refused. A sampler with a fixed
+    exponent (τ^1, τ^2) or one that drops η fails here."""
+    cfg = topic.SearchConfig(walks=1, max_hops=1, alpha=0.5, beta=2.0)
+    seen = _tiny_counts(cfg, TINY_DRAWS // 2, seed=777, eta=TINY_ETA)
+    stat, df, pval = _fit(seen, tiny_walk_probabilities(0.5, 2.0, TINY_ETA))
+    assert df == 11 and pval >= 1e-3, (stat, pval)
+    for wrong in (0.0, 1.0, 2.0):
+        assert _fit(seen, tiny_walk_probabilities(wrong, 2.0, TINY_ETA))[2] < 1e-10, wrong
+    assert _fit(seen, tiny_walk_probabilities(0.5))[2] < 1e-10, "η ignored"
+
+
+# ---- the pheromone update against numbers worked by hand ---------------------------------------------
+#
+# The rule (update_pheromone, SearchConfig): τ ← (1 − ρ)τ, then each of the `elite` ants with the lowest
+# validation error adds its quality Q·max(0, 1 − error/err_ref) to every edge it used, then τ is
+# clipped to [τ_min, cap]. Here ρ = 0.25, Q = 2, err_ref = 0.8, τ_min = 0.1, cap = τ_max = 3.5.
+
+HAND = topic.SearchConfig(ants=3, elite=2, rho=0.25, deposit=2.0, tau_min=0.1, tau_max=3.5)
+
+
+def test_update_pheromone_by_hand_only_the_elite_deposit_and_tau_is_clipped():
+    """Three ants, errors A 0.4, B 0.6, C 0.2: qualities 2(1 − 0.5) = 1, 2(1 − 0.75) = 0.5,
+    2(1 − 0.25) = 1.5. The elite (two lowest errors) are C and A; B (quality 0.5 > 0) deposits
+    nothing. Two edges go over the cap, one under τ_min."""
+    tau_edges = np.array([1.0, 2.0, 0.5, 0.1, 3.0, 1.0, 0.2, 4.0])
+    used = np.zeros((3, 8), dtype=bool)
+    used[0, [0, 2, 4, 5]] = True     # A, quality 1.0 (elite)
+    used[1, [1, 2, 6]] = True        # B, quality 0.5 (not elite)
+    used[2, [0, 4, 7]] = True        # C, quality 1.5 (elite)
+    want = np.array([
+        0.75 * 1.0 + 1.0 + 1.5,      # 3.25: A and C
+        0.75 * 2.0,                  # 1.5: B only, evaporation alone
+        0.75 * 0.5 + 1.0,            # 1.375: A (B's 0.5 does not count)
+        0.1,                         # 0.75·0.1 = 0.075, clipped up to τ_min
+        3.5,                         # 0.75·3 + 1 + 1.5 = 4.75, clipped down to the cap
+        0.75 * 1.0 + 1.0,            # 1.75: A
+        0.75 * 0.2,                  # 0.15: B only (0.65 if B deposited)
+        3.5,                         # 0.75·4 + 1.5 = 4.5, clipped to the cap
+    ])
+    got = topic.update_pheromone(tau_edges, used, np.array([0.4, 0.6, 0.2]), 0.8, HAND)
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-15)
+    # the clipped edges sit exactly on the bounds
+    assert got[3] == HAND.tau_min and got[4] == got[7] == HAND.cap == 3.5
+
+
+def test_update_pheromone_by_hand_an_elite_ant_worse_than_the_reference_deposits_nothing():
+    """Errors 1.2, 0.4, 2.0 with err_ref 0.8: the elite are ants 1 (quality 2(1 − 0.5) = 1) and 0,
+    whose 2(1 − 1.5) = −1 is clipped to 0 (not subtracted); ant 2 is not elite."""
+    tau_edges = np.full(4, 2.0)
+    used = np.array([[1, 1, 0, 0],
+                     [0, 1, 1, 0],
+                     [0, 0, 0, 1]], dtype=bool)
+    want = np.array([0.75 * 2.0,           # 1.5 (0.5 if the −1 were deposited)
+                     0.75 * 2.0 + 1.0,     # 2.5
+                     0.75 * 2.0 + 1.0,     # 2.5
+                     0.75 * 2.0])          # 1.5
+    got = topic.update_pheromone(tau_edges, used, np.array([1.2, 0.4, 2.0]), 0.8, HAND)
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-15)

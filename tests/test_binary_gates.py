@@ -305,3 +305,259 @@ def test_round_gate_weights():
     assert np.max(np.abs(r["Wxi"])) > 1.0
     with pytest.raises(ValueError, match="grid and clip must be > 0"):
         topic.round_gate_weights(p, grid=0.0)
+
+
+# ---- the experiment's numbers against oracles written here (training update, Adam, held-out) -----
+#
+# The loss figure, the results table and the gate histograms come from train_many, held_out_loss
+# and gate_values. Below, each is compared with a model typed in this file: a G2-LSTM run one unit
+# at a time (no matrix products, no stacked gates), its read-out and mean squared error, central
+# differences of that loss, and Adam (Kingma & Ba 2015, defaults β1 = 0.9, β2 = 0.999, ε = 1e-8).
+
+
+def plain_g2_run(p, xs, noise, t, rule="train"):
+    """The G2-LSTM over xs, unit by unit (vectorised over the batch only): returns the input and
+    forget gates of every step (each (T, H, B)) and h_T (H, B). rule "train": σ((a + L)/t);
+    "sigmoid": σ(a) (no noise, no temperature); "step": 1[a ≥ 0] for the input and forget gates."""
+    H = p["Wxi"].shape[0]
+    T, D, B = xs.shape
+    h, c = np.zeros((H, B)), np.zeros((H, B))
+    i_all, f_all = np.zeros((T, H, B)), np.zeros((T, H, B))
+    for s in range(T):
+        x = xs[s]
+        pre = {}
+        for g in "ifco":
+            rows = []
+            for k in range(H):
+                a = p[f"b{g}"][k] + np.zeros(B)
+                for m in range(D):
+                    a = a + p[f"Wx{g}"][k, m] * x[m]
+                for m in range(H):
+                    a = a + p[f"Wh{g}"][k, m] * h[m]
+                rows.append(a)
+            pre[g] = np.array(rows)
+        a_i = pre["i"] + p["wci"][:, None] * c
+        a_f = pre["f"] + p["wcf"][:, None] * c
+        if rule == "train":
+            i, f = sig((a_i + noise[s, :H]) / t), sig((a_f + noise[s, H:]) / t)
+        elif rule == "sigmoid":
+            i, f = sig(a_i), sig(a_f)
+        else:
+            assert rule == "step"
+            i, f = (a_i >= 0).astype(float), (a_f >= 0).astype(float)
+        c = f * c + i * np.tanh(pre["c"])
+        o = sig(pre["o"] + p["wco"][:, None] * c)
+        h = o * np.tanh(c)
+        i_all[s], f_all[s] = i, f
+    return i_all, f_all, h
+
+
+def plain_mse(p, readout, xs, target, noise, t, rule="train"):
+    """Mean over the batch of (w · h_T + b − target)², w = readout[:-1], b = readout[-1]."""
+    *_, hT = plain_g2_run(p, xs, noise, t, rule)
+    H = hT.shape[0]
+    pred = readout[H] + sum(readout[k] * hT[k] for k in range(H))
+    return float(np.mean((pred - target) ** 2))
+
+
+def plain_target(xs):
+    """The memory task's target, read off the inputs here: channel 0 at the step marked in channel 1."""
+    marks = xs[:, 1, :]
+    assert np.all(marks.sum(axis=0) == 1)
+    return xs[marks.argmax(axis=0), 0, np.arange(xs.shape[2])]
+
+
+def plain_init(seed, H):
+    """train_many's documented start: lstm_gates.init_params(H, 2, rng, scale=1, no peepholes),
+    forget bias + 1, read-out weights normal/√H then a zero bias, all from default_rng(seed)."""
+    rng = np.random.default_rng(seed)
+    p = lstm_gates.init_params(H, 2, rng, scale=1.0, peepholes=False)
+    p["bf"] = p["bf"] + 1.0
+    return p, np.append(rng.normal(size=H) / np.sqrt(H), 0.0)
+
+
+@pytest.fixture
+def spy(monkeypatch):
+    """Record, at every forward pass of training, the parameters (a copy), inputs, noise and τ it
+    received, and the gradient dict that backward returned — train_many completes that dict (block
+    masks, the read-out's entry "out") and feeds it to Adam, so after training it holds the
+    gradient of that update."""
+    calls = []
+    real_forward, real_backward = lstm_gates.forward, lstm_gates.backward
+
+    def forward(p, xs, *args, **kw):
+        noise = kw.get("noise")
+        calls.append({"params": {k: np.array(v, copy=True) for k, v in p.items()},
+                      "xs": np.array(xs, copy=True), "tau": kw.get("tau", 1.0),
+                      "noise": None if noise is None else np.array(noise, copy=True)})
+        return real_forward(p, xs, *args, **kw)
+
+    def backward(p, cache, dhs, *args, **kw):
+        out = real_backward(p, cache, dhs, *args, **kw)
+        calls[-1]["grads"] = out[0]
+        return out
+
+    monkeypatch.setattr(lstm_gates, "forward", forward)
+    monkeypatch.setattr(lstm_gates, "backward", backward)
+    return calls
+
+
+TINY = dict(hidden=3, steps=5, batch=4)
+TRAINABLE = [n for n in lstm_gates.PARAM_NAMES if not n.startswith("wc")]   # peepholes stay 0
+
+
+@pytest.mark.parametrize("kind", ["lstm", "g2"])
+def test_training_gradient_matches_central_differences_of_a_plain_mse(kind, spy):
+    """The gradient of one training update — every LSTM weight and bias, the read-out weights and
+    the read-out bias — against central differences (h = 1e-6) of the MSE of the plain model
+    above, at the update's own batch and noise. The LSTM gets no noise and τ = 1, the G2-LSTM its
+    noise and τ = 0.7.
+
+    Tolerance: the loss is smooth and O(0.1–1); central differences err by O(h²) ≈ 1e-12 from
+    truncation and by ≈ 1e-16·|J|/h ≈ 1e-10 from rounding, absolute. rtol 1e-6 with atol 1e-9 (for
+    the few entries below 1e-3) sits above that (≤ 1.5e-10 absolute is measured, the gradients
+    being 1e-6–0.9), while a dropped or misplaced term — a zero or halved read-out gradient, the
+    wrong step's h, a missing 1/τ — is off by 1e-3 or more."""
+    H, tau_, seed = TINY["hidden"], 0.7, 3
+    topic.train(kind, seed=seed, updates=1, tau_=tau_, **TINY)
+    assert len(spy) == 1 and "grads" in spy[0]
+    rec = spy[0]
+    p0, r0 = plain_init(seed, H)
+    for name in p0:                                  # the update starts where it says it does
+        np.testing.assert_array_equal(rec["params"][name], p0[name], err_msg=name)
+    xs = rec["xs"]
+    target = plain_target(xs)
+    if kind == "g2":
+        noise, t = rec["noise"], tau_
+        assert noise.shape == (TINY["steps"], 2 * H, TINY["batch"]) and np.all(noise != 0)
+    else:
+        noise, t = np.zeros((TINY["steps"], 2 * H, TINY["batch"])), 1.0
+    grads, step = rec["grads"], 1e-6
+
+    def fd(loss, x):
+        out = np.zeros_like(x)
+        for idx in np.ndindex(x.shape):
+            up, dn = x.copy(), x.copy()
+            up[idx] += step
+            dn[idx] -= step
+            out[idx] = (loss(up) - loss(dn)) / (2 * step)
+        return out
+
+    for name in TRAINABLE:
+        want = fd(lambda v: plain_mse(p0 | {name: v}, r0, xs, target, noise, t), p0[name])
+        np.testing.assert_allclose(grads[name], want, rtol=1e-6, atol=1e-9, err_msg=name)
+    want = fd(lambda r: plain_mse(p0, r, xs, target, noise, t), r0)
+    assert abs(want[-1]) > 1e-3                      # the read-out bias has a gradient to get right
+    np.testing.assert_allclose(np.asarray(grads["out"]).reshape(-1), want, rtol=1e-6, atol=1e-9,
+                               err_msg="readout")
+    # and the recorded loss is the plain model's at that point
+    model_loss = plain_mse(p0, r0, xs, target, noise, t)
+    assert close(float(topic.train(kind, seed=seed, updates=1, tau_=tau_, **TINY).losses[0]), model_loss,
+                 rtol=1e-12)
+
+
+def plain_adam(theta, grads, lr, b1=0.9, b2=0.999, eps=1e-8):
+    """Adam (Kingma & Ba 2015, Algorithm 1) from theta over the gradients in turn: every iterate."""
+    m, v, out = np.zeros_like(theta), np.zeros_like(theta), []
+    for n, g in enumerate(grads, start=1):
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g * g
+        m_hat, v_hat = m / (1 - b1 ** n), v / (1 - b2 ** n)
+        theta = theta - lr * m_hat / (np.sqrt(v_hat) + eps)
+        out.append(theta)
+    return out
+
+
+def test_training_steps_are_adam_updates(spy):
+    """Three updates of a G2-LSTM at rate 0.05: every parameter after update n (the next forward
+    pass's parameters, then the trained model's), and the read-out after the last, equal Adam
+    written here applied to the gradients the updates used, to 1e-12 absolute (the parameters are
+    O(1); the two computations differ only in the order of a few float64 operations, ~1e-16). The
+    first step alone is ≈ lr·sign(g); steps 2–3 exercise the moment averages and bias corrections.
+    The peepholes are not trained."""
+    H, seed, lr, N = TINY["hidden"], 4, 0.05, 3
+    model = topic.train("g2", seed=seed, updates=N, lr=lr, tau_=0.7, **TINY)
+    assert len(spy) == N
+    p0, r0 = plain_init(seed, H)
+    for name in TRAINABLE:
+        iterates = plain_adam(p0[name], [c["grads"][name] for c in spy], lr)
+        for n in range(1, N):
+            np.testing.assert_allclose(spy[n]["params"][name], iterates[n - 1], rtol=0, atol=1e-12,
+                                       err_msg=f"{name} after update {n}")
+        np.testing.assert_allclose(model.params[name], iterates[-1], rtol=0, atol=1e-12, err_msg=name)
+        assert np.max(np.abs(model.params[name] - p0[name])) > lr        # they did move
+    readouts = plain_adam(r0, [np.asarray(c["grads"]["out"]).reshape(-1) for c in spy], lr)
+    np.testing.assert_allclose(model.readout, readouts[-1], rtol=0, atol=1e-12, err_msg="readout")
+    assert abs(model.readout[-1]) > lr                                    # the bias moved too
+    for name in ("wci", "wcf", "wco"):
+        np.testing.assert_array_equal(model.params[name], 0.0)
+
+
+@pytest.fixture(scope="module")
+def held_out_case():
+    """A G2-LSTM (τ = 0.7, which the test rules ignore) with spread-out gates, peepholes and a
+    non-zero read-out bias, on held-out sequences."""
+    rng = np.random.default_rng(21)
+    H, T, B = 3, 6, 7
+    p = lstm_gates.init_params(H, 2, rng, scale=2.5)
+    model = topic.Trained("g2", p, rng.normal(size=H + 1), np.zeros(1), tau=0.7)
+    xs = rng.normal(size=(T, 2, B))
+    return model, xs, rng.uniform(-1, 1, size=B)
+
+
+@pytest.mark.parametrize("rule", ["sigmoid", "step"])
+def test_held_out_loss_and_gate_values_match_the_plain_model(held_out_case, rule):
+    """held_out_loss under each test rule, and gate_values' input and forget gates, against the
+    plain model with noise 0 (σ(a), or 1[a ≥ 0] for i and f), to 1e-12: the same float64
+    arithmetic in another order, ~1e-16 per operation."""
+    model, xs, target = held_out_case
+    zero = np.zeros((xs.shape[0], 2 * model.params["Wxi"].shape[0], xs.shape[2]))
+    want = plain_mse(model.params, model.readout, xs, target, zero, 1.0, rule)
+    assert close(topic.held_out_loss(model, xs, target, rule=rule), want, rtol=1e-12, atol=0)
+    i_want, f_want, _ = plain_g2_run(model.params, xs, zero, 1.0, rule)
+    i_got, f_got = topic.gate_values(model, xs, rule=rule)
+    np.testing.assert_allclose(i_got, i_want.ravel(), rtol=0, atol=1e-12, err_msg="input gate")
+    np.testing.assert_allclose(f_got, f_want.ravel(), rtol=0, atol=1e-12, err_msg="forget gate")
+    # the case tells the rules and the gates apart
+    assert np.max(np.abs(i_want - f_want)) > 0.1
+    if rule == "step":
+        assert 0 < np.mean(i_want) < 1 and 0 < np.mean(f_want) < 1
+
+
+def test_held_out_loss_with_other_parameters(held_out_case):
+    """params= (the rounded or clipped weights of the table) replaces the model's own."""
+    model, xs, target = held_out_case
+    q = topic.round_gate_weights(model.params)
+    zero = np.zeros((xs.shape[0], 2 * q["Wxi"].shape[0], xs.shape[2]))
+    want = plain_mse(q, model.readout, xs, target, zero, 1.0, "sigmoid")
+    assert close(topic.held_out_loss(model, xs, target, params=q), want, rtol=1e-12, atol=0)
+    assert not close(want, plain_mse(model.params, model.readout, xs, target, zero, 1.0, "sigmoid"))
+
+
+@pytest.mark.parametrize("a,t,e", [(4.0, 0.1, 0.3), (3.0, 0.1, 0.2), (6.0, 0.05, 0.45)])
+def test_lower_bound_is_the_published_one(a, t, e):
+    """lower_bound is σ(α) − (τ/4) log(1/ε) (SOURCES §8; the module's docstring), typed here, to
+    1e-15, at points where it is positive and within 0.05 of P(G ≥ 1 − ε), so that a looser bound
+    (τ/2, say), though still true, is told apart."""
+    want = sig(a) - t / 4 * np.log(1 / e)
+    got = float(topic.lower_bound(a, t, e))
+    assert abs(got - want) <= 1e-15
+    p = mp_open_probability(a, t, e)
+    assert 0 < got <= p < got + 0.05
+    assert abs((sig(a) - t / 2 * np.log(1 / e)) - got) > 1e-3
+    np.testing.assert_allclose(topic.lower_bound(np.array([a, -a]), t, e),
+                               sig(np.array([a, -a])) - t / 4 * np.log(1 / e), rtol=0, atol=1e-15)
+
+
+def test_law_table_bound_rows_use_the_published_bound():
+    """The table's bound rows report min(P − lower, σ(α) − P) with lower = σ(α) − (τ/4) log(1/ε)
+    and P = σ(α − τ log(1/ε − 1)), both computed here (1e-12)."""
+    rows = [r for r in topic.law_table().rows if r["quantity"].startswith("σ(α) − (τ/4)")]
+    assert len(rows) == len(topic.MC_POINTS)
+    used_lower = 0
+    for row, (a, t, e) in zip(rows, topic.MC_POINTS):
+        p, lo, hi = sig(a - t * np.log(1 / e - 1)), sig(a) - t / 4 * np.log(1 / e), sig(a)
+        assert abs(row["value"] - min(p - lo, hi - p)) <= 1e-12, row["at"]
+        assert row["passed"]
+        used_lower += p - lo < hi - p
+    assert used_lower >= 2           # the rows that a looser lower bound would change

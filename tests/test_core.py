@@ -243,3 +243,133 @@ def test_the_numeric_fallback_samples_the_whole_domain_of_each_symbol(monkeypatc
     else:
         with pytest.raises(StepError):
             d.check()
+
+
+# ---- engine paths a mutation run of core found unguarded ------------------------------------------
+
+
+def test_a_result_is_proved_symbolically_when_it_can_be():
+    """A result with a symbolic exponent cannot be sampled (an integer symbol has no random
+    value), so only the symbolic comparison can accept it: a check that fell through to numbers
+    for a right result would raise."""
+    n = sym("n_res", integer=True, positive=True)
+    Result(x**n, x, n * x ** (n - 1)).check_symbolic()
+    with pytest.raises(DerivationError, match="cannot sample integer symbol"):
+        Result(x**n, x, n * x**n).check_symbolic()
+
+
+def test_a_wrong_result_is_named_with_its_claim():
+    with pytest.raises(DerivationError) as err:
+        Result(sp.sin(w * x), w, x * sp.sin(w * x)).check_symbolic()
+    assert str(err.value) == f"result d({text(sp.sin(w * x))}…)/d{w} is wrong: claimed {text(x * sp.sin(w * x))}"
+
+
+def test_peel_takes_out_the_first_or_last_term_of_a_sum_or_product():
+    from derivations.core import peel
+
+    k, t, T = sp.symbols("k_p t_p T_p", integer=True)
+    g = sp.IndexedBase("g_p")
+    S, P = sp.Sum(g[k], (k, t, T)), sp.Product(g[k], (k, t, T))
+    assert peel(S) == {S: sp.Sum(g[k], (k, t, T - 1)) + g[T]}
+    assert peel(S, "first") == {S: g[t] + sp.Sum(g[k], (k, t + 1, T))}
+    assert peel(P) == {P: sp.Product(g[k], (k, t, T - 1)) * g[T]}
+    assert peel(P, "first") == {P: g[t] * sp.Product(g[k], (k, t + 1, T))}
+    with pytest.raises(ValueError, match=r"^peel takes a sum or a product over one index, got g_p\[k_p\]$"):
+        peel(g[k])
+    with pytest.raises(ValueError, match="over one index"):
+        peel(sp.Sum(g[k] * g[t], (k, 1, T), (t, 1, T)))
+    with pytest.raises(ValueError, match=r"^end must be 'first' or 'last', got 'middle'$"):
+        peel(S, "middle")
+
+
+def test_a_generic_function_of_several_arguments_is_realized_with_its_partials():
+    """The numeric fallback replaces G(u, v) by one random smooth function, and ∂G/∂u, ∂²G/∂u∂v by
+    that function's own derivatives (the same function for the same name and seed); the function
+    couples its arguments, so a step that swaps them is refuted."""
+    from derivations.core import _canon, _realize_generic
+
+    G = sp.Function("G_several")
+    u, v = sym("u_sev", real=True), sym("v_sev", real=True)
+    point = {u: sp.Float("0.3", 40), v: sp.Float("-0.7", 40)}
+    base = _realize_generic(G(u, v), 5)
+    assert base.free_symbols == {u, v}
+    for wrt in [(u,), (v,), (u, v), (u, u)]:
+        realized = _realize_generic(_canon(sp.Derivative(G(u, v), *wrt)), 5)
+        assert abs(sp.N((realized - sp.diff(base, *wrt)).xreplace(point), 30)) < 1e-25, wrt
+    assert abs(sp.N((base - base.xreplace({u: v, v: u})).xreplace(point), 30)) > 1e-3
+    assert _realize_generic(G(u, v), 6) != base  # a new function for another seed
+    d = Derivation("swap", "swap", sp.Derivative(G(u, v), u) * u).step(sp.Derivative(G(v, u), v) * u, "symmetry?")
+    with pytest.raises(StepError):
+        d.check()
+
+
+def _numeric_only(monkeypatch):
+    import derivations.core as core
+
+    monkeypatch.setattr(core, "_is_zero_symbolically", lambda diff, order=None, simplify=True: False)
+
+
+def test_a_derivation_prints_as_a_chain_with_reasons(monkeypatch):
+    """The terminal form: the title, ``lhs = E_0`` indented four spaces, then ``  = E_k    (reason)``
+    with the reason's $ signs gone, the conditions it uses, and the numeric fallback said."""
+    y1, y2 = sym("y1_txt", real=True), sym("y2_txt", real=True)
+    cond = Condition(sp.Eq(y1 + y2, 1), (sp.Eq(y2, 1 - y1),))
+    lhs = sym("J_txt", "J")
+    d = Derivation("txt", "A short chain", sp.Derivative(a * x**2, x), lhs=lhs)
+    d.step(2 * a * x, "power rule, $x^2$").step(2 * a * x * (y1 + y2), "times one", given=[cond])
+    assert d.text() == "\n".join([
+        "A short chain",
+        f"    {text(lhs)} = {text(sp.Derivative(a * x**2, x))}",
+        f"  = {text(2 * a * x)}    (power rule, x^2)",
+        f"  = {text(2 * a * x * (y1 + y2))}    (times one; using {cond.text()})"])
+    _numeric_only(monkeypatch)
+    e = Derivation("txt_num", "Numbers only", sp.sin(x) ** 2 + sp.cos(x) ** 2).step(sp.Integer(1), "Pythagoras")
+    assert e.text() == "\n".join(["Numbers only", f"    {text(sp.sin(x) ** 2 + sp.cos(x) ** 2)}",
+                                  "  = 1    (Pythagoras [verified numerically])"])
+
+
+def test_a_derivation_renders_as_rows_with_its_left_side_or_its_first_line(monkeypatch):
+    from derivations.render import reason_latex
+
+    lhs = sym("J_rows", "J")
+    start, mid, end = sp.Derivative(x**3, x), 3 * x**2, 3 * x * x
+    with_lhs = Derivation("r1", "rows", start, lhs=lhs).step(mid, "power rule").step(end, "$x^2 = x x$")
+    assert with_lhs._rows() == [(latex(lhs), "= " + latex(start), ""),
+                                ("", "= " + latex(mid), reason_latex("power rule")),
+                                ("", "= " + latex(end), reason_latex("$x^2 = x x$"))]
+    without = Derivation("r2", "rows", start).step(mid, "power rule").step(end, "$x^2 = x x$")
+    assert without._rows() == [(latex(start), "= " + latex(mid), reason_latex("power rule")),
+                               ("", "= " + latex(end), reason_latex("$x^2 = x x$"))]
+    assert Derivation("r3", "rows", start)._rows() == [("", latex(start), "")]
+    y1, y2 = sym("y1_rows", real=True), sym("y2_rows", real=True)
+    cond = Condition(sp.Eq(y1 + y2, 1), (sp.Eq(y2, 1 - y1),))
+    used = Derivation("r4", "rows", a * (y1 + y2)).step(a, "sum to one", given=[cond])
+    assert used._rows() == [(latex(a * (y1 + y2)), "= " + latex(a),
+                             reason_latex("sum to one") + r"\text{; using }" + cond.latex())]
+    _numeric_only(monkeypatch)
+    num = Derivation("r5", "rows", sp.sin(x) ** 2 + sp.cos(x) ** 2).step(sp.Integer(1), "Pythagoras")
+    assert num._rows()[0][2] == reason_latex("Pythagoras") + r"\ \text{[verified numerically: 6 points, 30 digits]}"
+
+
+def test_a_vector_chain_renders_entry_by_entry_with_the_reasons_once():
+    from derivations.render import reason_latex
+
+    v0 = sp.ImmutableMatrix([sp.Derivative(x**2, x), sp.Derivative(w * x, x)])
+    v1 = sp.ImmutableMatrix([2 * x, w])
+    rows_ = Derivation("vec", "vector", v0).step(v1, "term by term")._rows()
+    assert rows_ == [(latex(v0[0]), "= " + latex(v1[0]), reason_latex("term by term")),
+                     (latex(v0[1]), "= " + latex(v1[1]), "")]
+
+
+def test_the_definitions_render_as_aligned_rows():
+    F = sp.Function("F_defs")
+    b1, b2 = sp.IndexedBase(sym("b_defs", "b", real=True)), sp.IndexedBase(sym("c_defs", "c", real=True))
+    i, j = sp.symbols("i_defs j_defs", integer=True)
+    d = Derivation("defs", "defs", x, definitions={
+        F: sp.Lambda(z, z**2), b1: sp.Lambda(i, x * i), b2: sp.Lambda((i, j), i * j), w: 2 * x})
+    assert d.definitions_latex() == ("\\begin{aligned}\n"
+                                     + " \\\\\n".join([f"{latex(F(z))} &:= {latex(z**2)}",
+                                                       f"{latex(b1[i])} &:= {latex(x * i)}",
+                                                       f"{latex(b2[i, j])} &:= {latex(i * j)}",
+                                                       f"{latex(w)} &:= {latex(2 * x)}"])
+                                     + "\n\\end{aligned}")

@@ -627,3 +627,36 @@ def test_density_refuses_points_off_the_simplex():
     for pt in ([0.5, 0.6], [0.0, 1.0], [-0.1, 1.1]):
         with pytest.raises(ValueError, match="inside the simplex"):
             topic.density(pt, [0.5, 0.5], 1.0)
+
+
+def test_estimator_study_aggregates_recomputed_here(monkeypatch):
+    """The study behind the variance panel and the error bars, at 2,000 samples per τ (the module
+    reads STUDY_SAMPLES at call time; the undecorated functions are called, so the cached 100,000-
+    sample study is neither used nor replaced): per τ and estimator, bias = mean − exact gradient,
+    standard error = std(ddof = 1)/√N per component and variance = Σ_i var_i(ddof = 1), recomputed
+    here from estimators() drawn in the same order from the same seed, to 1e-12."""
+    N, seed = 2000, 17
+    monkeypatch.setattr(topic, "STUDY_SAMPLES", N)
+    monkeypatch.setattr(topic, "_estimator_study", topic._estimator_study.__wrapped__)  # uncached
+    got = topic.estimator_study.__wrapped__(seed)
+    # the exact gradient by enumeration: ∂/∂l_k Σ_j π_j f(e_j) = π_k (f(e_k) − Σ_j π_j f(e_j))
+    p = softmax(topic.STUDY_LOGITS)
+    fk = np.array([np.sum(topic.F_WEIGHTS * (np.eye(3)[k] - topic.F_CENTRE) ** 2) for k in range(3)])
+    exact = p * (fk - p @ fk)
+    assert list(got["taus"]) == list(topic.STUDY_TAUS) and np.allclose(got["exact"], exact, rtol=1e-13, atol=0)
+    rng = np.random.default_rng(seed)
+    names = ("straight-through", "relaxed", "score function")
+    for k, T in enumerate(topic.STUDY_TAUS):
+        est = topic.estimators(T, rng, N)
+        assert tuple(est) == names
+        for name in names:
+            x = est[name]
+            assert x.shape == (N, 3)
+            mean = np.array([math.fsum(x[:, c]) / N for c in range(3)])
+            var = np.array([math.fsum((x[:, c] - mean[c]) ** 2) / (N - 1) for c in range(3)])
+            row = got[name]
+            assert len(row["bias"]) == len(row["se"]) == len(row["variance"]) == len(topic.STUDY_TAUS)
+            assert np.shape(row["bias"][k]) == np.shape(row["se"][k]) == (3,) and np.ndim(row["variance"][k]) == 0
+            assert np.max(np.abs(row["bias"][k] - (mean - exact))) <= 1e-12, (name, T, row["bias"][k], mean - exact)
+            assert np.allclose(row["se"][k], np.sqrt(var / N), rtol=1e-12, atol=0), (name, T, row["se"][k])
+            assert close(row["variance"][k], math.fsum(var), rtol=1e-12, atol=0), (name, T, row["variance"][k])

@@ -202,3 +202,51 @@ def test_evaluate_differentiates_through_a_long_chain_without_nesting():
     defs = {xs[s]: sp.sin(xs[s - 1]) for s in range(1, 301)}
     got = evaluate(sp.Derivative(xs[300], xs[0]), defs)
     assert isinstance(got, sp.Mul) and len([f for f in got.args if isinstance(f, sp.cos)]) == 300
+
+
+def test_an_induction_prints_its_claim_base_case_and_step():
+    """The terminal form: the claim, what it is proved for, then the base case and the inductive
+    step each indented under its heading (the step names the index the hypothesis holds at)."""
+    from derivations.core import text
+
+    ind = telescope()
+    indent = lambda block: "\n".join("    " + ln for ln in block.splitlines())  # noqa: E731
+    assert ind.text() == "\n".join([
+        "A telescoping sum",
+        f"    {text(S(n))} = {text(a[n + 1] - a[1])}",
+        f"    proved for all {text(n)} ≥ 1 by induction on {text(n)}",
+        f"  base case, {text(n)} = 1:", indent(ind.base.text()),
+        f"  inductive step, from {text(n)} to {text(n)} + 1 (hypothesis: the claim at {text(n)}):",
+        indent(ind.step.text())])
+    assert ind.summary() == (f"proved for all {text(n)} ≥ 1 by induction on {text(n)}: base case 1 step, "
+                             f"inductive step 3 steps at a symbolic {text(n)}")
+
+
+def test_an_induction_renders_as_rows_in_latex_words_only():
+    """The LaTeX block: the claim with its note, then each part under a heading written in LaTeX
+    (no plain-text names such as n_ind inside \\text{})."""
+    from derivations.core import latex
+    from derivations.render import rows
+
+    ind = telescope()
+    m = latex(n)
+    note = r"\text{proved for all }%s \ge 1\text{ by induction on }%s" % (m, m)
+    assert ind.claim_latex() == rows([(latex(S(n)), "= " + latex(a[n + 1] - a[1]), note)])
+    assert ind.latex() == rows(
+        [(latex(S(n)), "= " + latex(a[n + 1] - a[1]), note),
+         ("", r"\text{base case, }%s = 1\text{:}" % m, "")] + ind.base._rows()
+        + [("", r"\text{inductive step, from }%s\text{ to }%s\text{:}" % (m, latex(n + 1)), "")] + ind.step._rows())
+    assert "_ind" not in ind.latex()
+
+
+def test_a_downward_induction_says_so():
+    """A claim proved from t + 1 down to t (BPTT's recursion) is proved for all t ≤ T."""
+    from derivations.core import latex, text
+
+    ind = next(d for d in indrnn.derivations() if isinstance(d, Induction))
+    t = ind.index
+    assert ind.proved_for() == f"all {text(t)} ≤ {text(ind.first)}"
+    assert f"  inductive step, from {text(t)} + 1 to {text(t)} (hypothesis: the claim at {text(t + 1)}):" \
+        in ind.text().splitlines()
+    assert r"\text{inductive step, from }%s\text{ to }%s\text{:}" % (latex(t + 1), latex(t)) in ind.latex()
+    assert r"\le" in ind.claim_latex()

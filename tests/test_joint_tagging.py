@@ -346,3 +346,64 @@ def test_the_relation_classifier_at_confident_scores():
             ref = float(1 / mp.cosh(mp.mpf(gp)) ** 2)
             assert abs(s - ref) <= (4 + 2 * abs(gp)) * np.finfo(float).eps * ref + 1e-300, (s, ref)
     assert np.min(cache["slope"]) < 1e-20  # the filters do saturate here (else the check says little)
+
+
+def _rc_first_maximiser_gradient_written_here(rc, x, gold):
+    """∂L/∂(F, bF, V, bV, x) from the classifier's equations in plain loops: g_{f,t}, v = tanh g,
+    m_f = max_t v_{f,t} with t*_f the FIRST position attaining it (a subgradient at a tie),
+    δm = Vᵀ(p − e), δg_f = δm_f (1 − m_f²), routed through window t*_f's filter F_f only."""
+    F, bF, V, bV = (rc.params[k] for k in ("F", "bF", "V", "bV"))
+    filters, width, feats = F.shape
+    positions = x.shape[0] - width + 1
+    m, star = np.zeros(filters), []
+    for f in range(filters):
+        v = [np.tanh(sum(F[f, kk, dd] * x[t + kk, dd] for kk in range(width) for dd in range(feats)) + bF[f])
+             for t in range(positions)]
+        m[f] = max(v)
+        star.append(next(t for t in range(positions) if v[t] == m[f]))
+    u = V @ m + bV
+    p = np.exp(u - u.max()) / np.sum(np.exp(u - u.max()))
+    e = np.zeros(len(u))
+    e[rc.relations.index(gold) if isinstance(gold, str) else int(gold)] = 1.0
+    du = p - e
+    dm = np.array([sum(du[r] * V[r, f] for r in range(len(u))) for f in range(filters)])
+    dg = dm * (1 - m ** 2)
+    dF, dx = np.zeros_like(F), np.zeros_like(x)
+    for f in range(filters):
+        for kk in range(width):
+            dF[f, kk] = dg[f] * x[star[f] + kk]
+            dx[star[f] + kk] += dg[f] * F[f, kk]
+    return {"F": dF, "bF": dg, "V": np.outer(du, m), "bV": du, "x": dx}, star
+
+
+@pytest.mark.parametrize("gold", topic.RELATIONS)
+def test_rc_backward_at_the_tie_point_is_the_first_maximisers_subgradient_in_value(gold):
+    """At tie_table's tie point (every window equal, so every filter's positions tie exactly) the
+    module's backward must equal, entry by entry, the first maximiser's subgradient computed here
+    from the equations: not only which words get a gradient but its slope and its split over the
+    pooled window's words. Then, at a nearby point with no tie, both against central differences."""
+    rc, x = topic.tie_point()
+    _, _, cache = rc.forward(x, gold)
+    assert np.all(cache["v"] == cache["v"][:, :1])        # the tie is exact
+    got = rc.backward(cache)
+    ref, star = _rc_first_maximiser_gradient_written_here(rc, x, gold)
+    assert star == [0] * rc.params["F"].shape[0] and list(cache["star"]) == star
+    for key in ("F", "bF", "V", "bV", "x"):
+        assert got[key].shape == ref[key].shape, key
+        assert np.max(np.abs(got[key] - ref[key])) <= 1e-12, (key, got[key], ref[key])
+    assert np.min(np.abs(ref["x"][:rc.params["F"].shape[1]])) > 1e-3   # the window's values are not trivially 0
+
+    # away from the tie: the same reference, and central differences of the loss written here
+    x1 = x + np.random.default_rng(11).normal(scale=0.5, size=x.shape)
+    _, _, cache1 = rc.forward(x1, gold)
+    v = np.sort(cache1["v"], axis=1)
+    assert np.min(v[:, -1] - v[:, -2]) > 1e-3              # a clear gap: h = 1e-6 cannot cross it
+    got1 = rc.backward(cache1)
+    ref1, _ = _rc_first_maximiser_gradient_written_here(rc, x1, gold)
+    h = 1e-6
+    for key in ("F", "bF", "V", "bV", "x"):
+        assert np.max(np.abs(got1[key] - ref1[key])) <= 1e-12, key
+        arr = x1 if key == "x" else rc.params[key]
+        for idx in range(arr.size):
+            fd = central_difference(arr, idx, lambda: _rc_loss_written_here(rc, x1, gold), h)
+            assert abs(got1[key].flat[idx] - fd) <= 1e-6 * abs(fd) + 1e-10, (key, idx, got1[key].flat[idx], fd)

@@ -465,3 +465,102 @@ def test_saturated_gate_keeps_its_gradient():
         exact = o * (1 - mpmath.tanh(c1) ** 2) * z * i * (1 - i)
     assert float(exact) > 0
     assert abs(float((grads["bi"][0] - exact) / exact)) < 1e-14
+
+
+# ---- the carousel's state Jacobian, peepholes on, against an independent oracle ---------------------
+#
+# _state_jacobian feeds the carousel figure (carousel_curves, carousel_parts), which runs with the
+# peepholes on. The oracle below is a one-step peephole LSTM written here in plain NumPy from the
+# block's equations (docs/lstm_gates.md, "The block in math"), sharing no code with the module:
+# its Jacobian is taken by central differences, entry by entry.
+#
+# Tolerances. A float64 central difference with step h has truncation error ~ h²/6 · |F'''| and
+# rounding error ~ ε·|F|/h (ε = 2.2e-16; F = (h_t, c_t), |F| = O(1) on the short run below). The
+# step h = 1e-5 is near the optimum ε^(1/3): about 2e-11 + 2e-11. atol 1e-9 sits well above that
+# floor (entries of the Jacobian that are ~0) and rtol 1e-6 bounds the rest. Measured on the
+# correct code: max |error| 5e-11, at most 0.4 % of atol + rtol·|J| (with h = 1e-6, rounding
+# dominates: 5e-10, 6 %). A wrong term is far above this: each peephole alone moves the
+# Jacobian by ≥ 4e-2 here (checked in the test).
+
+FD_STEP, FD_RTOL, FD_ATOL = 1e-5, 1e-6, 1e-9
+
+
+def _peephole_lstm_step(p, x, h, c):
+    """One step of the peephole LSTM, (h_{t−1}, c_{t−1}) → (h_t, c_t), written from the equations."""
+    sig = lambda a: 1.0 / (1.0 + np.exp(-a))  # noqa: E731
+    i = sig(p["Wxi"] @ x + p["Whi"] @ h + p["wci"] * c + p["bi"])
+    f = sig(p["Wxf"] @ x + p["Whf"] @ h + p["wcf"] * c + p["bf"])
+    z = np.tanh(p["Wxc"] @ x + p["Whc"] @ h + p["bc"])
+    c_new = f * c + i * z
+    o = sig(p["Wxo"] @ x + p["Who"] @ h + p["wco"] * c_new + p["bo"])   # peeks at the new cell
+    return o * np.tanh(c_new), c_new
+
+
+def _fd_state_jacobian(p, x, h, c, step=FD_STEP):
+    """∂(h_t, c_t)/∂(h_{t−1}, c_{t−1}) of the oracle step, 2H × 2H, by central differences; the state
+    vector is (h, c), h first, as in _state_jacobian's "full"."""
+    H = len(h)
+    s = np.concatenate([h, c])
+    J = np.empty((2 * H, 2 * H))
+    for j in range(2 * H):
+        e = np.zeros(2 * H)
+        e[j] = step
+        up, down = s + e, s - e
+        J[:, j] = (np.concatenate(_peephole_lstm_step(p, x, up[:H], up[H:]))
+                   - np.concatenate(_peephole_lstm_step(p, x, down[:H], down[H:]))) / (2 * step)
+    return J
+
+
+def _carousel_draw(hidden, steps, seed, forget_bias):
+    """The parameters and inputs carousel_curves / carousel_parts draw (peepholes on), and the
+    oracle's own trajectory h_0 … h_T, c_0 … c_T from zero states."""
+    rng = np.random.default_rng(seed)
+    p = topic.init_params(hidden, 1, rng)
+    p["bf"] = p["bf"] + forget_bias
+    xs = rng.normal(size=(steps, 1, 1))
+    hs, cs = [np.zeros(hidden)], [np.zeros(hidden)]
+    for t in range(steps):
+        h, c = _peephole_lstm_step(p, xs[t, :, 0], hs[-1], cs[-1])
+        hs.append(h)
+        cs.append(c)
+    return p, xs, np.array(hs), np.array(cs)
+
+
+def test_state_jacobian_with_peepholes_matches_central_differences_of_an_independent_step():
+    hidden, steps = 4, 8
+    p, xs, hs, cs = _carousel_draw(hidden, steps, seed=0, forget_bias=3.0)   # the page's forget bias
+    assert all(np.min(np.abs(p[w])) > 0.05 for w in ("wci", "wcf", "wco"))   # peepholes really on
+    _, cache = topic.forward(p, xs)
+    # the oracle runs through the same states as the module's forward pass
+    np.testing.assert_allclose(cache.h[:, :, 0], hs, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(cache.c[:, :, 0], cs, rtol=1e-12, atol=1e-15)
+    for t in range(1, steps):                    # from t = 1 on: c_{t−1} ≠ 0, every peephole path live
+        got = topic._state_jacobian(p, cache.step(t))["full"]
+        want = _fd_state_jacobian(p, xs[t, :, 0], hs[t], cs[t])
+        assert got.shape == (2 * hidden, 2 * hidden)
+        np.testing.assert_allclose(got, want, rtol=FD_RTOL, atol=FD_ATOL, err_msg=f"step {t}")
+        # each peephole moves this Jacobian by far more than the tolerance, so the comparison sees it
+        for w in ("wci", "wcf", "wco"):
+            off = _fd_state_jacobian({**p, w: np.zeros(hidden)}, xs[t, :, 0], hs[t], cs[t])
+            assert np.max(np.abs(off - want)) > 1e-3, (t, w)
+
+
+@pytest.mark.parametrize("hidden, steps, bias, lags", [
+    (4, 25, 3.0, (1, 5, 20)),
+    (16, 60, 3.0, (1, 5, 20, 59)),      # the page's figure: H = 16, seed 0, forget bias 3
+    (16, 60, 0.0, (1, 5, 20, 59)),      # the figure's closed curve, forget bias 0
+])
+def test_carousel_state_norms_match_products_of_difference_jacobians(hidden, steps, bias, lags):
+    """carousel_parts' "state" (‖∂c_T/∂c_{T−ℓ}‖₂, the cell block of the product of full state
+    Jacobians) against the same product of the oracle's central-difference Jacobians. Each factor
+    carries ~1e-10 absolute error and the norms here lie between 5e-7 and 6, so a relative 1e-6
+    on the norm leaves a wide margin (measured ≤ 2e-9 relative)."""
+    p, xs, hs, cs = _carousel_draw(hidden, steps, seed=0, forget_bias=bias)
+    parts = topic.carousel_parts(hidden=hidden, steps=steps, seed=0, forget_bias=bias)
+    prod, want = np.eye(2 * hidden), {}
+    for lag in range(1, max(lags) + 1):
+        t = steps - lag                                   # step t maps state t to state t + 1
+        prod = prod @ _fd_state_jacobian(p, xs[t, :, 0], hs[t], cs[t])
+        want[lag] = np.linalg.norm(prod[hidden:, hidden:], 2)
+    for lag in lags:
+        assert parts["state"][lag - 1] == pytest.approx(want[lag], rel=FD_RTOL), lag

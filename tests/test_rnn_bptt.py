@@ -261,3 +261,34 @@ def test_backward_keeps_its_relative_precision_where_tanh_saturates(big):
         for r, a in enumerate((big, -big, 0.5)):
             ref = float(carried[r] / mp.cosh(mp.mpf(a)) ** 2)
             assert abs(got[r] - ref) <= 4e-16 * abs(ref) + 1e-300, (r, got[r], ref)
+
+
+@pytest.mark.parametrize("lam", [0.5, 1.0, 1.7])
+def test_sigmoid_jacobian_norms_against_finite_differences_and_bound(lam):
+    """The sigmoid path of jacobian_norms (bound_table's second half, whose verdict is one-sided:
+    a slope too small would still be under the bound): ‖∂h(τ)/∂h(τ−ℓ)‖₂ at every lag ℓ = 1 … τ
+    against central differences of the run restarted at step τ − ℓ, with σ written here. W has
+    every singular value λ/γ = 4λ, so γλ₁ = λ as in the tanh test and the norms are not tiny."""
+    rng = np.random.default_rng(int(lam * 10) + 100)
+    W = topic.scaled_orthogonal(4, 4 * lam, rng)
+    xs = rng.normal(size=(6, 4))
+    sig = lambda a: 1 / (1 + np.exp(-a))
+    hs = topic.run_rnn(W, xs, activation="sigmoid")
+    h = np.zeros(4)
+    for t, x in enumerate(xs, 1):   # the run itself, with σ written here
+        h = sig(W @ h + x)
+        assert np.allclose(hs[t], h, rtol=1e-14, atol=0)
+    norms = topic.jacobian_norms(W, hs, "sigmoid")
+    assert norms.shape == (7,) and norms[0] == 1.0
+
+    def tail(h, start):
+        for x in xs[start:]:
+            h = sig(W @ h + x)
+        return h
+    for lag in range(1, 7):
+        start = 6 - lag   # ∂h(6)/∂h(start)
+        J = np.array([(tail(hs[start] + 1e-6 * e, start) - tail(hs[start] - 1e-6 * e, start)) / 2e-6
+                      for e in np.eye(4)]).T
+        assert abs(norms[lag] - np.linalg.norm(J, 2)) < 1e-8, (lag, norms[lag], np.linalg.norm(J, 2))
+    assert norms[1] > 0.05   # the check is not of numbers near 0
+    assert np.all(norms <= lam ** np.arange(7) * (1 + 1e-12))
