@@ -250,3 +250,51 @@ def test_a_downward_induction_says_so():
         in ind.text().splitlines()
     assert r"\text{inductive step, from }%s\text{ to }%s\text{:}" % (latex(t + 1), latex(t)) in ind.latex()
     assert r"\le" in ind.claim_latex()
+
+
+def test_the_base_case_and_step_are_named_after_their_induction():
+    """Each part is a derivation of its own, named, titled and labelled after the induction (the
+    pages glue them by these labels), in the induction's module's notation, with the instances
+    and left side it was given."""
+    ind = telescope()
+    assert (ind.label, ind.about, ind.module) == ("telescope", "", __name__)
+    assert (ind.base.name, ind.base.title, ind.base.label) == ("telescope_base", "A telescoping sum: base case",
+                                                                "telescope-base")
+    assert (ind.step.name, ind.step.title, ind.step.label) == ("telescope_step", "A telescoping sum: inductive step",
+                                                                "telescope-step")
+    assert ind.base.module == ind.step.module == __name__
+    assert Induction("x_y", "t", n, 1, lambda m: (S(m), S(m)), label="chosen").label == "chosen"
+    lhs = sym("L_ind", "L")
+    other = Induction("parts", "Parts", n, 1, lambda m: (S(m), a[m + 1] - a[1]))
+    base = other.base_case(instances=[{c: 2}], lhs=lhs)
+    step = other.inductive_step(definitions=peel(S(n + 1)), instances=[{c: 3}], lhs=lhs)
+    assert base.instances == [{c: 2}] and step.instances == [{c: 3}]
+    assert base.lhs == lhs and step.lhs == lhs
+    assert base.steps[0].expr == S(1) and step.steps[0].expr == S(n + 1)  # the claim at n₀, and at n + 1
+
+
+def test_a_downward_induction_steps_from_the_claim_at_t_plus_one_to_the_claim_at_t():
+    """Downward (BPTT from T back to t): the step starts at the claim at t and may use the claim at
+    t + 1; a step that used the claim at t (its own target) would prove nothing."""
+    from derivations.core import InductionError
+
+    ind = next(d for d in indrnn.derivations() if isinstance(d, Induction))
+    t = ind.index
+    assert ind.hypothesis_at == t + 1 and ind.target_at == t
+    assert ind.step.steps[0].expr == ind.sides(t)[0]
+    with pytest.raises(InductionError, match=r"^shape: the claim's sides differ in shape \(2 vs 1 entries\)$"):
+        Induction("shape", "Shape", n, 1, lambda m: (sp.ImmutableMatrix([S(m), S(m)]), S(m)))
+
+
+def test_a_matrix_product_is_named_in_latex_and_text():
+    from derivations.core import latex, text
+
+    N = 2
+    P = MatrixProduct(f"P_names{N}", lambda s: _M(s, N), r"M_{i}", size=N, body_text="M_i", shows=[c])
+    k = sym("k_names", "k", integer=True)
+    named = P(1, k)
+    assert latex(named) == r"{\prod_{i=1}^{k} M_{i}}" and text(named) == "Π_(i=1)^(k_names) M_i"
+    assert tuple(named.shown_symbols) == (c,)
+    plain = MatrixProduct(f"P_plain{N}", lambda s: _M(s, N), r"M_{i}", size=N)
+    assert text(plain(1, k)) == r"Π_(i=1)^(k_names) M_{i}"  # no text form given: the LaTeX body
+    assert P._opaque(P(1, k)) and not P._opaque(P(1, 2))
