@@ -6,7 +6,7 @@ import pytest
 import sympy as sp
 
 from derivations.core import (Condition, Derivation, DerivationError, Result, StepError, evaluate,
-                              latex, sym, text)
+                              latex, shown_product, sym, text)
 
 x = sym("x_core", "x", real=True)
 w = sym("w_core", "w", real=True)
@@ -373,3 +373,51 @@ def test_the_definitions_render_as_aligned_rows():
                                                        f"{latex(b2[i, j])} &:= {latex(i * j)}",
                                                        f"{latex(w)} &:= {latex(2 * x)}"])
                                      + "\n\\end{aligned}")
+
+
+def test_integrals_and_limits_are_compared_by_their_operands_only_over_the_same_range():
+    """A generic integrand SymPy cannot integrate: equal integrands over one range give equal
+    integrals, and nothing is concluded across different ranges, variables or points."""
+    t = sym("t_int", real=True)
+    g = sp.Function("g_int")
+    same = Derivation("int_same", "int", sp.Integral(2 * g(t), (t, 0, 1)))
+    assert same.step(sp.Integral(g(t) + g(t), (t, 0, 1)), "2g = g + g").check()[0].method == "symbolic"
+    for wrong in (sp.Integral(g(t) + g(t), (t, 0, 2)), sp.Integral(2 * g(t) + 1, (t, 0, 1)),
+                  sp.Integral(g(t) + g(t), (sym("s_int", real=True), 0, 1))):
+        with pytest.raises(StepError):
+            Derivation("int_bad", "int", sp.Integral(2 * g(t), (t, 0, 1))).step(wrong, "the same?").check()
+    lim = Derivation("lim_same", "lim", sp.Limit(2 * g(t) / t, t, 0))
+    assert lim.step(sp.Limit((g(t) + g(t)) / t, t, 0), "2g = g + g").check()[0].method == "symbolic"
+    s_ = sym("s_int", real=True)  # the limit over another variable: 2g(t)/t, a constant in s
+    for wrong in (sp.Limit((g(t) + g(t)) / t, t, 1), sp.Limit((g(t) + g(t)) / t, t, 0, "-"),
+                  sp.Limit(g(t) / t, t, 0), sp.Limit((g(t) + g(t)) / t, s_, 0)):
+        with pytest.raises((StepError, DerivationError)):
+            Derivation("lim_bad", "lim", sp.Limit(2 * g(t) / t, t, 0)).step(wrong, "the same?").check()
+
+
+def test_a_shown_product_keeps_its_factors_as_written():
+    p = shown_product(x, 2, x)
+    assert p.args == (x, 2, x) and p != 2 * x**2 and sp.expand(p) == 2 * x**2
+
+
+def test_partial_derivatives_of_a_function_of_several_arguments_are_named_by_position():
+    from derivations.core import _PARTIAL_OF, _canon
+
+    G = sp.Function("G_pos")
+    u, v = sym("u_pos", real=True), sym("v_pos", real=True)
+    d1, d12 = _canon(sp.Derivative(G(u, v), u)), _canon(sp.Derivative(G(u, v), u, v))
+    assert d1.func.__name__ == "∂1G_pos" and d1.args == (u, v)
+    assert d12.func.__name__ == "∂1,2G_pos" and _canon(sp.Derivative(G(u, v), v, u)).func is d12.func
+    assert _canon(sp.Derivative(G(u, v), v)).func.__name__ == "∂2G_pos"
+    assert _PARTIAL_OF[d1.func] == (G, (0,)) and _PARTIAL_OF[d12.func] == (G, (0, 1))
+    assert _canon(sp.Derivative(G(u, v), u)).func is d1.func  # one function per partial, reused
+
+
+def test_a_derivation_summary_counts_its_methods(monkeypatch):
+    n = sym("n_sum", integer=True, positive=True)
+    d = Derivation("sum_sym", "s", sp.Derivative(x**2, x), instances=[{n: 2}, {n: 3}]).step(2 * x, "power rule")
+    assert d.summary() == "1 steps: 1 symbolic, 0 numeric at 2 instance(s)"
+    _numeric_only(monkeypatch)
+    e = Derivation("sum_num", "s", sp.sin(x) ** 2 + sp.cos(x) ** 2).step(sp.Integer(1), "Pythagoras").step(
+        sp.Integer(1), "again")
+    assert e.summary() == "2 steps: 0 symbolic, 2 numeric"
