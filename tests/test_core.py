@@ -421,3 +421,58 @@ def test_a_derivation_summary_counts_its_methods(monkeypatch):
     e = Derivation("sum_num", "s", sp.sin(x) ** 2 + sp.cos(x) ** 2).step(sp.Integer(1), "Pythagoras").step(
         sp.Integer(1), "again")
     assert e.summary() == "2 steps: 0 symbolic, 2 numeric"
+
+
+def test_vectors_then_a_matrix_expression_render_entry_by_entry_then_whole():
+    """A chain of column vectors that gives way to a matrix expression: the vector steps entry by
+    entry (the reasons once, on the first entry), then the whole vector (its left side, or its
+    first line) equal to the matrix expression and the steps after it."""
+    from derivations.core import NamedMatrix
+    from derivations.render import reason_latex
+
+    A = NamedMatrix("A", sp.ImmutableMatrix([[w, 0], [0, w]]))
+    b = NamedMatrix("b", sp.ImmutableMatrix([x, z]))
+    v0 = sp.ImmutableMatrix([sp.Derivative(w * x**2 / 2, x), sp.Derivative(w * z**2 / 2, z)])
+    v1 = sp.ImmutableMatrix([w * x, w * z])
+    v2, v3 = sp.MatMul(A, b, evaluate=False), sp.MatMul(A, b, evaluate=False)
+    why = [reason_latex(r) for r in ("power rule", "as a product", "the same")]
+
+    def chain(lhs=None):
+        return Derivation("mix", "mix", v0, lhs=lhs).step(v1, "power rule").step(v2, "as a product") \
+            .step(v3, "the same")
+
+    body = [(latex(v0[0]), "= " + latex(v1[0]), why[0]), (latex(v0[1]), "= " + latex(v1[1]), "")]
+    assert chain()._rows() == body + [(latex(v0), "= " + latex(v2), why[1]), ("", "= " + latex(v3), why[2])]
+    g = sym("g_mix", "g")
+    assert chain(g)._rows() == [(latex(g), "= " + latex(v0), "")] + body + [
+        (latex(g), "= " + latex(v2), why[1]), ("", "= " + latex(v3), why[2])]
+
+
+def test_a_chain_of_small_square_matrices_renders_whole():
+    M0 = sp.ImmutableMatrix([[sp.Derivative(x**2, x), 0], [0, sp.Derivative(x**3, x)]])
+    M1 = sp.ImmutableMatrix([[2 * x, 0], [0, 3 * x**2]])
+    from derivations.render import reason_latex
+
+    assert Derivation("sq", "sq", M0).step(M1, "power rule")._rows() == [
+        (latex(M0), "= " + latex(M1), reason_latex("power rule"))]
+
+
+def test_only_the_step_verified_numerically_says_so(monkeypatch):
+    import derivations.core as core
+    from derivations.render import reason_latex
+
+    proved = core._is_zero_symbolically
+    one = 2 * x * (sp.sin(x) ** 2 + sp.cos(x) ** 2)
+
+    def only_not_the_second(diff, order=None, simplify=True):  # SymPy "cannot" prove the second step
+        return diff != 2 * x - one and proved(diff, order, simplify=simplify)
+
+    monkeypatch.setattr(core, "_is_zero_symbolically", only_not_the_second)
+    d = Derivation("mixed", "mixed", sp.Derivative(x**2, x)).step(2 * x, "power rule").step(one, "times one") \
+        .step(sp.sin(x) ** 2 * 2 * x + 2 * x * sp.cos(x) ** 2, "expanded")
+    assert [c.method for c in d.check()] == ["symbolic", "numeric", "symbolic"]
+    notes = [row[2] for row in d._rows()]
+    assert notes == [reason_latex("power rule"),
+                     reason_latex("times one") + r"\ \text{[verified numerically: 6 points, 30 digits]}",
+                     reason_latex("expanded")]
+    assert [ln.endswith("[verified numerically])") for ln in d.text().splitlines()[2:]] == [False, True, False]
