@@ -476,3 +476,67 @@ def test_only_the_step_verified_numerically_says_so(monkeypatch):
                      reason_latex("times one") + r"\ \text{[verified numerically: 6 points, 30 digits]}",
                      reason_latex("expanded")]
     assert [ln.endswith("[verified numerically])") for ln in d.text().splitlines()[2:]] == [False, True, False]
+
+
+def test_an_integral_sympy_cannot_evaluate_or_only_with_conditions_is_an_error_not_a_guess():
+    from derivations.core import _doit_operators
+
+    t = sym("t_op", real=True)
+    c_real, c_pos = sym("c_op_real", real=True), sym("c_op_pos", positive=True)
+    g = sp.Function("g_op")
+    hard = sp.Integral(sp.exp(sp.sin(t) ** 3 + t**5), (t, 0, 1))
+    with pytest.raises(DerivationError) as err:
+        _doit_operators(hard + 1)
+    assert str(err.value) == (f"SymPy cannot evaluate {text(hard)} (write both sides as the same operation, "
+                              "or declare the change of variables)")
+    ok = Derivation("int_pos", "i", sp.Integral(sp.exp(-c_pos * t), (t, 0, sp.oo))).step(1 / c_pos, "∫e^{-ct} = 1/c")
+    assert ok.check()[0].method == "symbolic"
+    with pytest.raises(StepError, match="SymPy cannot evaluate"):  # for a real c it holds only when c > 0
+        Derivation("int_real", "i", sp.Integral(sp.exp(-c_real * t), (t, 0, sp.oo))).step(
+            1 / c_real, "∫e^{-ct} = 1/c").check()
+    k = sym("k_op", real=True)  # ∫_0^x t^k dt is x^(k+1)/(k+1) only for k ≠ −1: SymPy says so, by cases
+    with pytest.raises(StepError, match="SymPy cannot evaluate"):
+        Derivation("int_cases", "i", sp.Integral(t**k, (t, 0, c_pos))).step(
+            c_pos ** (k + 1) / (k + 1), "power rule").check()
+    nested = sp.Integral(sp.Integral(t * z, (t, 0, 1)), (z, 0, 2))  # the inner one first
+    assert _doit_operators(nested) == 1
+    assert _doit_operators(sp.Integral(g(t), (t, 0, 1)) * 0 + x) == x
+
+
+def test_a_change_of_variables_that_cannot_apply_is_named():
+    from derivations.core import Change
+
+    t, s_ = sym("t_cv", positive=True), sym("s_cv", real=True)
+    start = sp.Integral(sp.exp(-t), (t, 0, sp.oo))
+    with pytest.raises(StepError) as err:
+        Derivation("cv_none", "cv", start).step(sp.Integral(sp.exp(-x), (x, 0, sp.oo)), "substitute",
+                                                change=Change(z, s_, sp.exp(-z))).check()
+    assert f"the change of variables {s_} = {text(sp.exp(-z))} finds no integral over {z}" in str(err.value)
+    with pytest.raises(StepError) as err:
+        Derivation("cv_range", "cv", start).step(sp.Integral(sp.Integer(1), (s_, 0, 2)),
+                                                 "substitute", change=Change(t, s_, sp.exp(-t))).check()
+    assert (f"the change of variables {s_} = {text(sp.exp(-t))} does not give the next line's integral "
+            "(its range or variable differ)") in str(err.value)
+
+
+def test_the_hypothesis_is_evaluated_at_the_instance_of_the_step():
+    """An inductive step checked at several instances (here the sizes c and d): the hypothesis's
+    sides take each instance's values, or the step could not use it."""
+    from derivations.core import Induction, peel
+
+    n = sym("n_hi", integer=True, positive=True)
+    i = sym("i_hi", integer=True, positive=True)
+    c, d = sym("c_hi", integer=True, positive=True), sym("d_hi", integer=True, positive=True)
+    q = sp.IndexedBase(sym("q_hi", real=True))
+
+    def S(m):
+        return sp.Sum(c * (q[i + 1] - q[i]) + d, (i, 1, m))
+
+    ind = Induction("scaled", "A scaled telescoping sum", n, 1, lambda m: (S(m), c * (q[m + 1] - q[1]) + d * m))
+    ind.base_case(instances=[{c: 2, d: 5}, {c: 3, d: 7}]).step(c * (q[2] - q[1]) + d, "one term")
+    st = ind.inductive_step(definitions=peel(S(n + 1)), instances=[{c: 2, d: 5}, {c: 3, d: 7}])
+    st.step(S(n) + c * (q[n + 2] - q[n + 1]) + d, "the sum's last term")
+    st.step(c * (q[n + 1] - q[1]) + d * n + c * (q[n + 2] - q[n + 1]) + d, "induction hypothesis",
+            given=[ind.hypothesis])
+    st.step(c * (q[n + 2] - q[1]) + d * (n + 1), "algebra")
+    assert all(ch.method == "symbolic" for ch in ind.check())
