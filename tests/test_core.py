@@ -540,3 +540,19 @@ def test_the_hypothesis_is_evaluated_at_the_instance_of_the_step():
             given=[ind.hypothesis])
     st.step(c * (q[n + 2] - q[1]) + d * (n + 1), "algebra")
     assert all(ch.method == "symbolic" for ch in ind.check())
+
+
+def test_an_indexed_base_carries_its_name_meaning_shape_and_assumptions():
+    from derivations.core import indexed, notation
+    from derivations.render import MODULE_NAMES, notation_of
+
+    i, j = sym("i_ix", "i", integer=True), sym("j_ix", "j", integer=True)
+    q = indexed("q_ix", r"\tilde{q}", meaning="a test weight", shape="H × D", positive=True)
+    assert q.label.is_positive and q[i, j].is_positive and q.label.name == "q_ix"
+    assert MODULE_NAMES[__name__][q.label] == r"\tilde{q}" and latex(q[i, j]) == r"\tilde{q}_{ij}"
+    assert notation_of(__name__)[q.label] == ("a test weight", "H × D")
+    assert latex(indexed("r_ix", "r")[i, j]) == "r_{ij}"           # one-letter indices run together …
+    assert latex(indexed("s_ix", "s", separate=True)[i, j]) == "s_{i,j}"  # … unless asked apart
+    assert not indexed("u_ix", "u", real=True).label.is_positive
+    notation(x, "the input", "D")
+    assert notation_of(__name__)[x] == ("the input", "D")
