@@ -556,3 +556,24 @@ def test_an_indexed_base_carries_its_name_meaning_shape_and_assumptions():
     assert not indexed("u_ix", "u", real=True).label.is_positive
     notation(x, "the input", "D")
     assert notation_of(__name__)[x] == ("the input", "D")
+
+
+def test_long_sides_are_cut_in_messages_at_their_stated_widths():
+    from derivations.core import _short
+
+    exact, over = sp.Symbol("e" * 300), sp.Symbol("o" * 301)
+    assert _short(exact) == "e" * 300
+    assert _short(over) == "o" * 300 + "… (301 characters)"
+    assert _short(over, 10) == "o" * 10 + "… (301 characters)"
+    long_left = sp.Add(*[sym(f"long_{q:03d}", real=True) for q in range(120)])  # about 1,400 characters
+    with pytest.raises(StepError) as err:
+        Derivation("long", "long", long_left).step(long_left + 1, "plus one?").check()
+    assert f"  left:  {text(long_left)}\n  right: {text(long_left + 1)}\n" in str(err.value)
+    assert 300 < len(text(long_left)) < 2000
+
+
+def test_a_condition_shows_what_it_says_not_how_it_is_applied():
+    y1, y2 = sym("y1_show", real=True), sym("y2_show", real=True)
+    shown = sp.Eq(y1 + y2, 1)
+    cond = Condition(shown, (sp.Eq(y2, 1 - y1),))
+    assert cond.latex() == latex(shown) and cond.text() == text(shown)
