@@ -298,3 +298,33 @@ def test_a_matrix_product_is_named_in_latex_and_text():
     plain = MatrixProduct(f"P_plain{N}", lambda s: _M(s, N), r"M_{i}", size=N)
     assert text(plain(1, k)) == r"Π_(i=1)^(k_names) M_{i}"  # no text form given: the LaTeX body
     assert P._opaque(P(1, k)) and not P._opaque(P(1, 2))
+
+
+def test_a_matrix_product_takes_out_its_first_or_last_factor_in_order():
+    """Π_{i=lo}^{hi} M_i = M_hi Π_{i=lo}^{hi−1} M_i = (Π_{i=lo+1}^{hi} M_i) M_lo, entry by entry, for
+    2 × 2 factors whose entries are free: the order of the factors shows in every entry."""
+    N = 2
+    P = MatrixProduct(f"P_ends{N}", lambda s: _M(s, N), "M_i", size=N)
+    Mt = lambda s: sp.Matrix(N, N, lambda r, q: M[s, r + 1, q + 1])  # noqa: E731
+    unknown = lambda lo, hi: sp.Matrix(N, N, lambda r, q: P.unknown[r + 1, q + 1, lo, hi])  # noqa: E731
+    first, last = P.first_factor(1, t), P.last_factor(1, t)
+    assert first == dict(zip(unknown(1, t), unknown(2, t) * Mt(1)))
+    assert last == dict(zip(unknown(1, t), Mt(t) * unknown(1, t - 1)))
+    assert P.first_factor(1, 3) == {} and P.last_factor(1, 3) == {}  # written out: nothing to define
+    assert P(1, 2).entries == Mt(2) * Mt(1) and P(1, 0).entries == sp.eye(N)
+
+
+def test_a_definition_that_never_ends_is_named():
+    """Definitions of an indexed base or a function that refer to themselves are not symbols, so
+    they cannot be closed like a chain: the expansion stops after its rounds and names them."""
+    from derivations.core import instances_grid
+
+    b = sp.IndexedBase(sym("b_loop", real=True))
+    F = sp.Function("F_loop")
+    with pytest.raises(DerivationError, match=r"^definitions do not terminate \(a definition refers to itself\): b_loop$"):
+        evaluate(b[1], {b: sp.Lambda(i, b[i + 1] + 1)})
+    with pytest.raises(DerivationError, match=r"^function definitions do not terminate \(a definition refers to "
+                                              r"itself\): F_loop$"):
+        evaluate(F(c), {F: sp.Lambda(c, F(c) + 1)})
+    assert instances_grid(n=range(2, 4), k=[1, 5]) == [{"n": 2, "k": 1}, {"n": 2, "k": 5},
+                                                       {"n": 3, "k": 1}, {"n": 3, "k": 5}]
