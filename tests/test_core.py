@@ -577,3 +577,15 @@ def test_a_condition_shows_what_it_says_not_how_it_is_applied():
     shown = sp.Eq(y1 + y2, 1)
     cond = Condition(shown, (sp.Eq(y2, 1 - y1),))
     assert cond.latex() == latex(shown) and cond.text() == text(shown)
+
+
+def test_notebooks_display_the_same_latex_the_pages_glue():
+    from derivations.core import NamedMatrix
+
+    d = Derivation("repr", "repr", sp.Derivative(x**2, x)).step(2 * x, "power rule")
+    assert d._repr_latex_() == "$$" + d.latex() + "$$"
+    r = Result(x**2 * w, w, x**2, name=r"\mathcal{J}")
+    assert r.latex() == latex(x**2) and r._repr_latex_() == "$$" + r.latex_equation() + "$$"
+    assert r.latex_equation() == r"\frac{\partial \mathcal{J}}{\partial %s} = %s" % (latex(w), latex(x**2))
+    A = NamedMatrix("A", sp.ImmutableMatrix([[w, x], [z, a]]))
+    assert A.as_explicit() == sp.ImmutableMatrix([[w, x], [z, a]]) and A[1, 0] == z and A[0, 1] == x

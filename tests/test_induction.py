@@ -328,3 +328,8 @@ def test_a_definition_that_never_ends_is_named():
         evaluate(F(c), {F: sp.Lambda(c, F(c) + 1)})
     assert instances_grid(n=range(2, 4), k=[1, 5]) == [{"n": 2, "k": 1}, {"n": 2, "k": 5},
                                                        {"n": 3, "k": 1}, {"n": 3, "k": 5}]
+
+
+def test_an_induction_displays_its_latex_block_in_a_notebook():
+    ind = telescope()
+    assert ind._repr_latex_() == "$$" + ind.latex() + "$$"
