@@ -589,3 +589,31 @@ def test_notebooks_display_the_same_latex_the_pages_glue():
     assert r.latex_equation() == r"\frac{\partial \mathcal{J}}{\partial %s} = %s" % (latex(w), latex(x**2))
     A = NamedMatrix("A", sp.ImmutableMatrix([[w, x], [z, a]]))
     assert A.as_explicit() == sp.ImmutableMatrix([[w, x], [z, a]]) and A[1, 0] == z and A[0, 1] == x
+
+
+def test_a_symbol_registers_its_name_and_meaning_with_the_module_that_made_it():
+    from derivations.render import MODULE_NAMES, notation_of
+
+    s = sym("s_reg", r"\varsigma", meaning="a test size", shape="1", positive=True)
+    assert s.is_positive and MODULE_NAMES[__name__][s] == r"\varsigma" and latex(s) == r"\varsigma"
+    assert notation_of(__name__)[s] == ("a test size", "1")
+    plain = sym("plain_reg")
+    assert plain not in MODULE_NAMES.get(__name__, {}) and plain not in notation_of(__name__)
+
+
+def test_derivatives_of_generic_functions_become_named_opaque_functions():
+    """f''(z) is one function named f'' (reused), and SymPy's Subs(∂G(ξ, y)/∂ξ, ξ, z + 1) from the
+    chain rule through a composite argument is ∂1G(z + 1, y)."""
+    from derivations.core import _canon
+
+    second = _canon(sp.Derivative(f(z), (z, 2)))
+    assert second.func.__name__ == "f''" and second.args == (z,)
+    assert _canon(sp.Derivative(f(x), (x, 2))).func is second.func
+    assert _canon(sp.Derivative(f(z), z)).func.__name__ == "f'"
+    G = sp.Function("G_subs")
+    y = sym("y_subs", real=True)
+    chained = sp.diff(G(z + 1, y), z)  # SymPy writes Subs(Derivative(G(ξ, y), ξ), ξ, z + 1)
+    assert isinstance(chained, sp.Subs)
+    canon = _canon(chained)
+    assert canon.func.__name__ == "∂1G_subs" and canon.args == (z + 1, y)
+    assert _canon(sp.Derivative(G(z, y), y)).func.__name__ == "∂2G_subs"
