@@ -1578,9 +1578,13 @@ class Induction:
 
     # ---- rendering -----------------------------------------------------------------------
 
+    def _step_ends(self) -> tuple:
+        """The indices the inductive step goes from and to."""
+        return (self.index + 1, self.index) if self.downward else (self.index, self.index + 1)
+
     def _step_words(self) -> str:
-        n = text(self.index)
-        return f"from {n} + 1 to {n}" if self.downward else f"from {n} to {n} + 1"
+        lo, hi = self._step_ends()
+        return f"from {text(lo)} to {text(hi)}"
 
     def claim_latex(self) -> str:
         """The claim for every index, as one row: ``lhs = rhs (proved for all n ≥ n₀ by induction)``."""
@@ -1605,8 +1609,8 @@ class Induction:
         n = latex(self.index)
         with latex_names_of(self.module):
             head = [("", r"\text{base case, }%s = %s\text{:}" % (n, latex(self.first)), "")]
-            lo, hi = (self.index + 1, self.index) if self.downward else (self.index, self.index + 1)
-            mid = [("", r"\text{inductive step, from }%s\text{ to }%s\text{:}" % (latex(lo), latex(hi)), "")]
+            lo, hi = (latex(e) for e in self._step_ends())
+            mid = [("", r"\text{inductive step, from }%s\text{ to }%s\text{:}" % (lo, hi), "")]
             return rows(self._claim_rows() + head + self.base._rows() + mid + self.step._rows())
 
     def _repr_latex_(self) -> str:

@@ -115,7 +115,8 @@ def zygote(path: str) -> None:
         __import__(name)
     _preload_project()
     if threading.active_count() != 1:  # forking a process with other threads is not safe
-        raise RuntimeError(f"kernel zygote: importing {PRELOAD} started threads: {threading.enumerate()}")
+        raise RuntimeError(f"kernel zygote: importing {PRELOAD} and the project's modules started threads: "
+                           f"{threading.enumerate()}")
     # The imported libraries leave about 130,000 objects the garbage collector tracks, all living
     # as long as the kernel. Frozen, a kernel's collector never walks them again (it did on every
     # full pass: about 15 % of a page's CPU time, e.g. 20.1–20.5 s → 16.9–17.8 s for four topic pages
