@@ -617,3 +617,16 @@ def test_derivatives_of_generic_functions_become_named_opaque_functions():
     canon = _canon(chained)
     assert canon.func.__name__ == "∂1G_subs" and canon.args == (z + 1, y)
     assert _canon(sp.Derivative(G(z, y), y)).func.__name__ == "∂2G_subs"
+
+
+def test_a_matrix_is_too_wide_to_set_inline_only_past_the_row_limit():
+    """The layout limit is strict: a row of exactly WIDE_MATRIX_ROW visible characters still fits
+    (two 30-letter names, counted by hand), one more does not; the widest row decides, not the
+    sum over rows."""
+    from derivations.core import WIDE_MATRIX_ROW, _too_wide
+
+    assert WIDE_MATRIX_ROW == 60
+    left, fits, over = sp.Symbol("q" * 30), sp.Symbol("r" * 30), sp.Symbol("r" * 31)
+    assert not _too_wide(sp.Matrix([[left, fits]]))
+    assert _too_wide(sp.Matrix([[left, over]]))
+    assert not _too_wide(sp.Matrix([[left], [over]]))
